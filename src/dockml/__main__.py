@@ -1,0 +1,3 @@
+from dockml.cli import main
+
+raise SystemExit(main())

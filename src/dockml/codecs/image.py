@@ -1,0 +1,91 @@
+"""Uploaded pictures -> the feature vector an image model was trained on.
+
+The steps follow how scikit-learn's digits were made: grey levels, ink made bright on a dark
+background (whatever the picture's polarity), cut to the ink's bounding box and centred in a
+square, shrunk by area averaging, scaled to the training range (0..16 for digits).
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from dockml.config import ImageSpec
+from dockml.errors import MalformedInput, PayloadTooLarge
+
+ALLOWED_FORMATS = ("PNG", "JPEG")
+_INK_THRESHOLD = 0.2
+
+
+def open_image(data: bytes, *, max_pixels: int) -> Image.Image:
+    """Open PNG or JPEG bytes, refusing other formats and oversized pictures before decoding."""
+    if not data:
+        raise MalformedInput("the image file is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            picture = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise PayloadTooLarge(f"the image has more than {max_pixels} pixels") from None
+    except UnidentifiedImageError:
+        raise MalformedInput(f"the file is not an image in an accepted format ({', '.join(ALLOWED_FORMATS)})") from None
+    width, height = picture.size
+    if width * height > max_pixels:
+        raise PayloadTooLarge(f"the image is {width}x{height} pixels; at most {max_pixels} pixels are accepted")
+    try:
+        picture.load()
+    except (OSError, ValueError, SyntaxError) as error:
+        raise MalformedInput(f"the image cannot be decoded: {error}") from None
+    return picture
+
+
+def _grey_on_white(picture: Image.Image) -> np.ndarray:
+    """Grey levels 0..1; transparent areas (a drawing canvas) count as white paper."""
+    if picture.mode in ("RGBA", "LA") or (picture.mode == "P" and "transparency" in picture.info):
+        rgba = picture.convert("RGBA")
+        paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        picture = Image.alpha_composite(paper, rgba)
+    return np.asarray(ImageOps.grayscale(picture), dtype=np.float64) / 255.0
+
+
+def _ink(grey: np.ndarray, invert: str) -> np.ndarray:
+    """Ink as bright values on a zero background."""
+    border = np.concatenate([grey[0, :], grey[-1, :], grey[:, 0], grey[:, -1]])
+    background = float(np.median(border))
+    if invert == "true" or (invert == "auto" and background > 0.5):
+        grey, background = 1.0 - grey, 1.0 - background
+    ink = np.clip(grey - background, 0.0, None)
+    peak = ink.max()
+    return ink / peak if peak > 0 else ink
+
+
+def _crop_to_square(ink: np.ndarray) -> np.ndarray:
+    rows = np.flatnonzero((ink > _INK_THRESHOLD).any(axis=1))
+    cols = np.flatnonzero((ink > _INK_THRESHOLD).any(axis=0))
+    if rows.size == 0:
+        return ink
+    ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    height, width = ink.shape
+    side = max(height, width)
+    square = np.zeros((side, side))
+    top, left = (side - height) // 2, (side - width) // 2
+    square[top : top + height, left : left + width] = ink
+    return square
+
+
+def decode_image(data: bytes, spec: ImageSpec, *, max_pixels: int) -> np.ndarray:
+    """PNG/JPEG bytes -> a (1, width*height) float64 table for the model."""
+    picture = open_image(data, max_pixels=max_pixels)
+    if not spec.grayscale:
+        raise MalformedInput("only greyscale image models are supported")
+    ink = _ink(_grey_on_white(picture), spec.invert)
+    if spec.crop:
+        ink = _crop_to_square(ink)
+    small = Image.fromarray((ink * 255.0).astype(np.float32), mode="F").resize(
+        (spec.width, spec.height), Image.Resampling.BOX
+    )
+    pixels = np.asarray(small, dtype=np.float64) / 255.0 * spec.scale_max
+    return pixels.reshape(1, -1)

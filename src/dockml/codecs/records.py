@@ -1,0 +1,131 @@
+"""JSON bodies and query strings -> tables.
+
+Accepted JSON shapes:
+    {"s_length": 5.1, ...}                        one record
+    [{"s_length": 5.1, ...}, ...]                 a list of records
+    {"instances": [[5.1, 3.5, 1.4, 0.2], ...]}    rows in signature order (or records)
+    {"columns": [...], "data": [[...], ...]}      pandas' "split" orientation
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from dockml.codecs.values import check_json_value, check_names, parse_text, raise_if, table_dtype
+from dockml.errors import FieldError, InvalidInput
+from dockml.signature import Signature
+
+SHAPES = (
+    'a record {"feature": value, ...}, a list of records, {"instances": [[...], ...]} '
+    'or {"columns": [...], "data": [[...], ...]}'
+)
+_NUMBERS = {int, float}
+
+
+def decode_json(payload: Any, signature: Signature) -> np.ndarray:
+    """Decode a parsed JSON body to a table."""
+    if isinstance(payload, list):
+        return _rows_or_records(payload, signature, "body")
+    if not isinstance(payload, dict):
+        raise InvalidInput(f"expected {SHAPES}; got a JSON {type(payload).__name__}")
+    if "instances" in payload and "instances" not in signature.names:
+        _only_keys(payload, {"instances"})
+        return _rows_or_records(payload["instances"], signature, "instances")
+    if "columns" in payload and "data" in payload and "columns" not in signature.names:
+        _only_keys(payload, {"columns", "data", "index"})
+        return _split(payload["columns"], payload["data"], signature)
+    return decode_records([payload], signature)
+
+
+def _only_keys(payload: Mapping[str, Any], allowed: set[str]) -> None:
+    extra = sorted(set(payload) - allowed)
+    if extra:
+        raise InvalidInput(f"unexpected key {extra[0]!r} beside {', '.join(sorted(allowed))}; expected {SHAPES}")
+
+
+def _rows_or_records(items: Any, signature: Signature, where: str) -> np.ndarray:
+    if not isinstance(items, list):
+        raise InvalidInput(f"'{where}' must be a list of rows or records")
+    if not items:
+        raise InvalidInput(f"'{where}' is empty; send at least one row")
+    if all(isinstance(item, dict) for item in items):
+        return decode_records(items, signature)
+    if all(isinstance(item, list) for item in items):
+        return decode_rows(items, signature)
+    raise InvalidInput(f"'{where}' must hold only records (objects) or only rows (lists)")
+
+
+def decode_records(records: list[dict[str, Any]], signature: Signature) -> np.ndarray:
+    names = signature.names
+    wanted = set(names)
+    errors: list[FieldError] = []
+    many = len(records) > 1
+    for index, record in enumerate(records):
+        if record.keys() != wanted:
+            errors += check_names(signature, record, f"record {index}: " if many else "")
+    raise_if(errors)
+    return decode_rows([[record[name] for name in names] for record in records], signature, many)
+
+
+def decode_rows(rows: list[list[Any]], signature: Signature, many: bool | None = None) -> np.ndarray:
+    width = len(signature.features)
+    many = len(rows) > 1 if many is None else many
+    errors: list[FieldError] = []
+    for index, row in enumerate(rows):
+        if len(row) != width:
+            where = f"row {index}: " if many else ""
+            errors.append(
+                FieldError(f"row {index}", f"{where}expected {width} values ({signature.expected()}), got {len(row)}")
+            )
+    raise_if(errors)
+    if signature.all_numeric and {type(v) for row in rows for v in row} <= _NUMBERS:
+        table = np.array(rows, dtype=np.float64)
+        if np.isfinite(table).all():
+            return table
+    # The slow path: find every bad value and say which it is.
+    for index, row in enumerate(rows):
+        where = f"row {index}, " if many else ""
+        for feature, value in zip(signature.features, row):
+            message = check_json_value(feature, value, where)
+            if message:
+                errors.append(FieldError(feature.name, message))
+    raise_if(errors)
+    return np.array(rows, dtype=table_dtype(signature))
+
+
+def _split(columns: Any, data: Any, signature: Signature) -> np.ndarray:
+    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+        raise InvalidInput("'columns' must be a list of feature names")
+    if not isinstance(data, list) or not data or not all(isinstance(row, list) for row in data):
+        raise InvalidInput("'data' must be a non-empty list of rows")
+    raise_if(check_names(signature, columns))
+    if len(set(columns)) != len(columns):
+        raise InvalidInput("'columns' names a feature twice")
+    order = [columns.index(name) for name in signature.names]
+    for index, row in enumerate(data):
+        if len(row) != len(columns):
+            raise InvalidInput(f"row {index}: expected {len(columns)} values, one per column, got {len(row)}")
+    return decode_rows([[row[i] for i in order] for row in data], signature)
+
+
+def decode_query(params: list[tuple[str, str]], signature: Signature) -> np.ndarray:
+    """A query string (``?s_length=5.1&...``) -> a one-row table, each value parsed to its type."""
+    given: dict[str, str] = {}
+    errors: list[FieldError] = []
+    for key, value in params:
+        if key in given:
+            errors.append(FieldError(key, f"feature '{key}' is given twice"))
+        given[key] = value
+    errors += check_names(signature, given)
+    raise_if(errors)
+    row = []
+    for feature in signature.features:
+        value, message = parse_text(feature, given[feature.name], "")
+        if message:
+            errors.append(FieldError(feature.name, message))
+        row.append(value)
+    raise_if(errors)
+    return np.array([row], dtype=table_dtype(signature))

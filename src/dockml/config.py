@@ -1,0 +1,266 @@
+"""Typed settings, built once at the edge: defaults < config file < DOCKML_* environment < flags.
+
+A config file is TOML:
+
+    [server]
+    port = 5000
+    max_body_bytes = 16777216
+
+    [models.iris]
+    path = "iris.skops"
+    description = "Iris species from flower measurements"
+    class_names = ["setosa", "versicolor", "virginica"]
+
+    [models.iris.inputs.s_length]
+    description = "Sepal length (cm)"
+    example = 5.1
+
+A model's side file (``model.dockml.toml`` beside ``model.onnx``) holds the same keys as one
+``[models.NAME]`` section, without ``path``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from dockml.errors import ConfigError
+
+MODEL_SUFFIXES = (".onnx", ".skops", ".joblib", ".pkl", ".pickle")
+SIDE_FILE_SUFFIX = ".dockml.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class InputMeta:
+    """What a side file says about one input feature."""
+
+    description: str = ""
+    type: str | None = None  # "number", "integer" or "string"
+    example: Any = None
+    categories: tuple[Any, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImageSpec:
+    """How an uploaded picture becomes the model's feature vector.
+
+    The defaults fit scikit-learn's digits: 8x8 grey levels from 0 (paper) to 16 (ink).
+    """
+
+    width: int = 8
+    height: int = 8
+    grayscale: bool = True
+    invert: str = "auto"  # "auto" (ink is whatever differs from the border), "true" or "false"
+    scale_max: float = 16.0  # the brightest ink becomes this value; 0 stays 0
+    crop: bool = True  # cut to the ink's bounding box and centre it, as the digits scans were
+
+
+@dataclass(frozen=True, slots=True)
+class ModelMeta:
+    """Everything a side file or config section can add to what the model file says."""
+
+    description: str = ""
+    feature_names: tuple[str, ...] | None = None
+    inputs: Mapping[str, InputMeta] = field(default_factory=dict)
+    class_names: tuple[str, ...] | None = None
+    examples: tuple[Mapping[str, Any], ...] = ()
+    image: ImageSpec | None = None
+    trusted_types: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """One model to serve: its route name, its file and what we know about it."""
+
+    name: str
+    path: Path
+    meta: ModelMeta = field(default_factory=ModelMeta)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Server settings. Every field can be set in ``[server]``, as DOCKML_<FIELD> or as a flag."""
+
+    host: str = "127.0.0.1"
+    """Address to listen on; 0.0.0.0 exposes the service to the network."""
+    port: int = 5000
+    """TCP port (the tutorial's 5000)."""
+    workers: int = 1
+    """Server processes; each loads every model."""
+    max_body_bytes: int = 16 * 1024 * 1024
+    """Largest request body accepted; bigger ones get 413."""
+    max_csv_rows: int = 1_000_000
+    """Most data rows in one uploaded CSV."""
+    max_image_pixels: int = 40_000_000
+    """Most pixels (width x height) in one uploaded image."""
+    trust_pickle: bool = False
+    """Load .joblib/.pkl files, which run code from the file while loading."""
+    log_level: str = "info"
+    """uvicorn log level: critical, error, warning, info, debug."""
+    models: tuple[ModelSpec, ...] = ()
+
+
+_BOOL_TRUE = {"1", "true", "yes", "on"}
+_BOOL_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _coerce(name: str, raw: Any, kind: type) -> Any:
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in _BOOL_TRUE:
+            return True
+        if text in _BOOL_FALSE:
+            return False
+        raise ConfigError(f"setting '{name}': expected true or false, got {raw!r}")
+    if kind is int:
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"setting '{name}': expected a whole number, got {raw!r}") from None
+    return str(raw)
+
+
+_SCALAR_FIELDS = {f.name: f.type for f in fields(Settings) if f.name != "models"}
+_TYPES = {"str": str, "int": int, "bool": bool}
+
+
+def _apply(settings: Settings, values: Mapping[str, Any], origin: str) -> Settings:
+    changes = {}
+    for key, raw in values.items():
+        if key not in _SCALAR_FIELDS:
+            known = ", ".join(sorted(_SCALAR_FIELDS))
+            raise ConfigError(f"{origin}: unknown setting '{key}'; known settings: {known}")
+        changes[key] = _coerce(key, raw, _TYPES[str(_SCALAR_FIELDS[key])])
+    return replace(settings, **changes)
+
+
+def settings_from_env(settings: Settings, environ: Mapping[str, str]) -> Settings:
+    values = {
+        name: environ[f"DOCKML_{name.upper()}"] for name in _SCALAR_FIELDS if f"DOCKML_{name.upper()}" in environ
+    }
+    return _apply(settings, values, "environment")
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path} is not valid TOML: {error}") from None
+
+
+def parse_model_meta(table: Mapping[str, Any], origin: str) -> ModelMeta:
+    """Build a ModelMeta from a side file or a ``[models.NAME]`` table (``path`` is ignored)."""
+    known = {"path", "description", "feature_names", "inputs", "class_names", "examples", "image", "trusted_types"}
+    unknown = set(table) - known
+    if unknown:
+        raise ConfigError(f"{origin}: unknown keys {sorted(unknown)}; known keys: {sorted(known)}")
+    inputs = {}
+    for name, spec in dict(table.get("inputs", {})).items():
+        if not isinstance(spec, Mapping):
+            raise ConfigError(f"{origin}: inputs.{name} must be a table")
+        try:
+            categories = spec.get("categories")
+            inputs[name] = InputMeta(
+                description=str(spec.get("description", "")),
+                type=spec.get("type"),
+                example=spec.get("example"),
+                categories=tuple(categories) if categories is not None else None,
+            )
+        except TypeError as error:
+            raise ConfigError(f"{origin}: inputs.{name}: {error}") from None
+        if inputs[name].type not in (None, "number", "integer", "string"):
+            raise ConfigError(f"{origin}: inputs.{name}.type must be number, integer or string")
+    image = None
+    if "image" in table:
+        try:
+            image_table = dict(table["image"])
+            if "invert" in image_table:
+                image_table["invert"] = str(image_table["invert"]).lower()
+            image = ImageSpec(**image_table)
+        except TypeError as error:
+            raise ConfigError(f"{origin}: [image]: {error}") from None
+        if image.invert not in ("auto", "true", "false"):
+            raise ConfigError(f"{origin}: image.invert must be auto, true or false")
+    class_names = table.get("class_names")
+    feature_names = table.get("feature_names")
+    return ModelMeta(
+        description=str(table.get("description", "")),
+        feature_names=tuple(map(str, feature_names)) if feature_names is not None else None,
+        inputs=inputs,
+        class_names=tuple(map(str, class_names)) if class_names is not None else None,
+        examples=tuple(table.get("examples", ())),
+        image=image,
+        trusted_types=tuple(table.get("trusted_types", ())),
+    )
+
+
+def side_file_for(model_path: Path) -> Path:
+    """``iris.skops`` -> ``iris.dockml.toml`` in the same folder."""
+    return model_path.with_name(model_path.stem + SIDE_FILE_SUFFIX)
+
+
+def model_spec(argument: str, config_models: Mapping[str, Any] | None = None) -> ModelSpec:
+    """Turn a MODEL argument (``path`` or ``name=path``) into a ModelSpec, with its side file."""
+    name, sep, raw_path = argument.partition("=")
+    if not sep:
+        raw_path, name = argument, Path(argument).stem
+    path = Path(raw_path).expanduser()
+    if path.suffix.lower() not in MODEL_SUFFIXES:
+        raise ConfigError(
+            f"{raw_path}: unknown model format '{path.suffix}'; dockml serves {', '.join(MODEL_SUFFIXES)} files"
+        )
+    if not path.is_file():
+        raise ConfigError(f"model file not found: {path}")
+    if not name.replace("-", "").replace("_", "").isalnum():
+        raise ConfigError(f"model name '{name}': use letters, digits, '-' and '_' only (write NAME=PATH)")
+    section = dict((config_models or {}).get(name, {}))
+    side = side_file_for(path)
+    if side.is_file():
+        section = {**read_toml(side), **section}
+    return ModelSpec(name=name, path=path, meta=parse_model_meta(section, str(side) if side.is_file() else name))
+
+
+def load_settings(
+    *,
+    config_file: Path | None,
+    model_arguments: list[str],
+    flags: Mapping[str, Any],
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Merge defaults, the config file, DOCKML_* variables and command-line flags, in that order."""
+    environ = os.environ if environ is None else environ
+    settings = Settings()
+    config: dict[str, Any] = {}
+    if config_file is None and environ.get("DOCKML_CONFIG"):
+        config_file = Path(environ["DOCKML_CONFIG"])
+    if config_file is not None:
+        config = read_toml(config_file)
+        unknown = set(config) - {"server", "models"}
+        if unknown:
+            raise ConfigError(f"{config_file}: unknown sections {sorted(unknown)}; use [server] and [models.NAME]")
+        settings = _apply(settings, config.get("server", {}), str(config_file))
+    settings = settings_from_env(settings, environ)
+    settings = _apply(settings, {k: v for k, v in flags.items() if v is not None}, "command line")
+    config_models = config.get("models", {})
+    base = config_file.parent if config_file else Path.cwd()
+    arguments = list(model_arguments)
+    if not arguments:
+        # Models named only in the config file are served too, their paths relative to it.
+        arguments = [f"{name}={base / section['path']}" for name, section in config_models.items() if "path" in section]
+    specs = tuple(model_spec(argument, config_models) for argument in arguments)
+    names = [spec.name for spec in specs]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ConfigError(f"two models are named {duplicates[0]!r}; name them with NAME=PATH")
+    if settings.workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    return replace(settings, models=specs)

@@ -1,0 +1,153 @@
+"""The bundled demo services, trained from datasets scikit-learn ships (nothing is downloaded).
+
+``iris``: the tutorial's rf-api, a random forest on the four flower measurements.
+``digits``: a handwritten-digit classifier for 8x8 pictures, which also takes uploaded images.
+
+They are trained the first time ``dockml serve`` runs without a model (about two seconds) and
+saved as .skops files with side files in ``$DOCKML_HOME/demos/sklearn-<version>/`` (by default
+``~/.cache/dockml/demos/...``); later starts load them from there.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dockml.config import ImageSpec
+
+IRIS_FEATURES = ("s_length", "s_width", "p_length", "p_width")
+IRIS_DESCRIPTIONS = ("Sepal length (cm)", "Sepal width (cm)", "Petal length (cm)", "Petal width (cm)")
+IRIS_EXAMPLE = (5.1, 3.5, 1.4, 0.2)
+IRIS_CLASSES = ("setosa", "versicolor", "virginica")
+TREE_TYPES = ["sklearn.tree._tree.Tree"]  # we made these files ourselves, so we trust their trees
+
+
+def cache_home(environ: Mapping[str, str] | None = None) -> Path:
+    environ = os.environ if environ is None else environ
+    if environ.get("DOCKML_HOME"):
+        return Path(environ["DOCKML_HOME"])
+    base = Path(environ["XDG_CACHE_HOME"]) if environ.get("XDG_CACHE_HOME") else Path.home() / ".cache"
+    return base / "dockml"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+
+
+def write_toml(tables: Mapping[str, Any]) -> str:
+    """A small TOML writer for side files: top-level keys, then one level of tables."""
+    lines = [f"{k} = {_toml_value(v)}" for k, v in tables.items() if not isinstance(v, Mapping)]
+    for name, table in tables.items():
+        if isinstance(table, Mapping):
+            lines += ["", f"[{name}]"] + [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _save(model: Any, side: Mapping[str, Any], folder: Path, name: str) -> None:
+    import skops.io as sio
+
+    # Write to temporary names and rename, so that concurrent starts never see half a file.
+    with tempfile.TemporaryDirectory(dir=folder) as scratch:
+        sio.dump(model, Path(scratch) / f"{name}.skops")
+        (Path(scratch) / f"{name}.dockml.toml").write_text(write_toml(side))
+        os.replace(Path(scratch) / f"{name}.dockml.toml", folder / f"{name}.dockml.toml")
+        os.replace(Path(scratch) / f"{name}.skops", folder / f"{name}.skops")
+
+
+def train_iris() -> tuple[Any, dict[str, Any]]:
+    import pandas as pd
+    from sklearn.datasets import load_iris
+    from sklearn.ensemble import RandomForestClassifier
+
+    data = load_iris()
+    frame = pd.DataFrame(data.data, columns=list(IRIS_FEATURES))
+    model = RandomForestClassifier(n_estimators=100, random_state=0).fit(frame, data.target)
+    side = {
+        "description": "Iris species from four flower measurements (the tutorial's random-forest rf-api).",
+        "class_names": list(IRIS_CLASSES),
+        "trusted_types": TREE_TYPES,
+    }
+    for name, description, example in zip(IRIS_FEATURES, IRIS_DESCRIPTIONS, IRIS_EXAMPLE):
+        side[f"inputs.{name}"] = {"description": description, "example": example}
+    return model, side
+
+
+def render_digit(pixels: np.ndarray, *, size: int = 64, dark_on_light: bool = False) -> bytes:
+    """A PNG of one 8x8 digits sample (0..16 grey levels) scaled up to size x size."""
+    from PIL import Image
+
+    grey = (np.asarray(pixels, dtype=np.float64).reshape(8, 8) / 16.0 * 255.0).astype(np.uint8)
+    if dark_on_light:
+        grey = 255 - grey
+    picture = Image.fromarray(grey, mode="L").resize((size, size), Image.Resampling.BILINEAR)
+    out = io.BytesIO()
+    picture.save(out, format="PNG")
+    return out.getvalue()
+
+
+def train_digits() -> tuple[Any, dict[str, Any]]:
+    import pandas as pd
+    from sklearn.datasets import load_digits
+    from sklearn.ensemble import RandomForestClassifier
+
+    from dockml.codecs.image import decode_image
+
+    data = load_digits()
+    names = [str(n) for n in data.feature_names]
+    spec = ImageSpec()
+    # Train on the raw 8x8 scans and on the same scans as they look after the image path
+    # (scaled up, then cropped, centred and shrunk again), so uploaded pictures meet the
+    # distribution the model learned.
+    seen = np.vstack([decode_image(render_digit(x), spec, max_pixels=10**6) for x in data.data])
+    features = pd.DataFrame(np.vstack([data.data, seen]), columns=names)
+    target = np.concatenate([data.target, data.target])
+    model = RandomForestClassifier(n_estimators=100, random_state=0).fit(features, target)
+    side = {
+        "description": "Handwritten digits 0-9 from an 8x8 grey picture; upload a PNG or JPEG of any size.",
+        "trusted_types": TREE_TYPES,
+        "examples": [dict(zip(names, data.data[0].tolist()))],
+        "image": {
+            "width": spec.width,
+            "height": spec.height,
+            "grayscale": spec.grayscale,
+            "invert": spec.invert,
+            "scale_max": spec.scale_max,
+            "crop": spec.crop,
+        },
+    }
+    return model, side
+
+
+DEMOS = {"iris": train_iris, "digits": train_digits}
+
+
+def demo_paths(home: Path | None = None) -> dict[str, Path]:
+    """Paths of the demo models, training and saving any that are missing."""
+    import sklearn
+
+    folder = (home or cache_home()) / "demos" / f"sklearn-{sklearn.__version__}"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, train in DEMOS.items():
+        path = folder / f"{name}.skops"
+        if not path.is_file() or not (folder / f"{name}.dockml.toml").is_file():
+            model, side = train()
+            _save(model, side, folder, name)
+        paths[name] = path
+    return paths

@@ -1,0 +1,95 @@
+"""The Starlette application: routes, error handlers and middleware around a Registry."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from dockml.config import Settings
+from dockml.errors import DockmlError, NotReady
+from dockml.http import metrics
+from dockml.http.docs import docs_routes
+from dockml.http.limits import BodyLimit
+from dockml.http.openapi import build_openapi
+from dockml.http.problems import on_dockml_error, on_http_error, on_unexpected_error
+from dockml.http.routes import json_response, model_routes
+from dockml.service import ROUTES, Registry
+
+log = logging.getLogger("dockml.http")
+
+
+def _service_routes(registry: Registry, openapi: bytes) -> list[BaseRoute]:
+    async def live(request: Request) -> Response:
+        return json_response({"status": "alive"})
+
+    async def ready(request: Request) -> Response:
+        if not registry.ready:
+            raise NotReady("models are still loading")
+        return json_response({"status": "ready", "models": [s.name for s in registry]})
+
+    async def list_models(request: Request) -> Response:
+        return json_response({"models": [s.describe(f"/models/{s.name}") for s in registry]})
+
+    async def one_model(request: Request) -> Response:
+        service = registry.get(request.path_params["name"])
+        return json_response(service.describe(f"/models/{service.name}"))
+
+    async def openapi_document(request: Request) -> Response:
+        return Response(openapi, media_type="application/json")
+
+    async def metrics_page(request: Request) -> Response:
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
+
+    async def home(request: Request) -> Response:
+        return RedirectResponse("/apidocs", status_code=307)
+
+    return [
+        Route("/", home, methods=["GET"]),
+        Route("/health/live", live, methods=["GET"]),
+        Route("/health/ready", ready, methods=["GET"]),
+        Route("/metrics", metrics_page, methods=["GET"]),
+        Route("/models", list_models, methods=["GET"]),
+        Route("/models/{name}", one_model, methods=["GET"]),
+        Route("/openapi.json", openapi_document, methods=["GET"]),
+    ]
+
+
+def create_app(registry: Registry, settings: Settings) -> Starlette:
+    """The ASGI app serving every model in ``registry``."""
+    routes: list[BaseRoute] = []
+    for route in ROUTES:
+        default = registry.default_for(route)
+        if default is not None:
+            routes += [r for r in model_routes(default, settings, "") if r.path == f"/{route}"]
+    for service in registry:
+        routes += model_routes(service, settings, f"/models/{service.name}")
+    openapi = orjson.dumps(build_openapi(registry))
+    routes += _service_routes(registry, openapi) + docs_routes()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        for service in registry:
+            metrics.LOAD_SECONDS.labels(service.name).set(service.load_seconds)
+        registry.warm_up()
+        yield
+
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(metrics.RequestMetrics), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
+        exception_handlers={
+            DockmlError: on_dockml_error,
+            HTTPException: on_http_error,
+            Exception: on_unexpected_error,
+        },
+        lifespan=lifespan,
+    )

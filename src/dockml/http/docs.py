@@ -1,0 +1,68 @@
+"""Swagger UI at /apidocs, served from the installed swagger-ui-py package (no CDN)."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "favicon-32x32.png")
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>dockml - API docs</title>
+  <link rel="stylesheet" href="/apidocs/static/swagger-ui.css">
+  <link rel="icon" type="image/png" href="/apidocs/static/favicon-32x32.png">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/apidocs/static/swagger-ui-bundle.js"></script>
+  <script src="/apidocs/static/swagger-ui-standalone-preset.js"></script>
+  <script src="/apidocs/init.js"></script>
+</body>
+</html>
+"""
+
+# A separate script rather than an inline one, so a strict Content-Security-Policy can allow it.
+INIT = """window.ui = SwaggerUIBundle({
+  url: "/openapi.json",
+  dom_id: "#swagger-ui",
+  deepLinking: true,
+  tryItOutEnabled: true,
+  presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+  layout: "StandaloneLayout"
+});
+"""
+
+
+def swagger_ui_folder() -> Path:
+    return Path(str(files("swagger_ui") / "static"))
+
+
+async def page(request: Request) -> Response:
+    return HTMLResponse(PAGE)
+
+
+async def init_script(request: Request) -> Response:
+    return Response(INIT, media_type="text/javascript")
+
+
+async def to_apidocs(request: Request) -> Response:
+    return RedirectResponse("/apidocs", status_code=307)
+
+
+def docs_routes() -> list[BaseRoute]:
+    return [
+        Route("/apidocs", page, methods=["GET"]),
+        Route("/apidocs/", page, methods=["GET"]),
+        Route("/apidocs/init.js", init_script, methods=["GET"]),
+        Mount("/apidocs/static", StaticFiles(directory=swagger_ui_folder()), name="swagger-ui"),
+        Route("/docs", to_apidocs, methods=["GET"]),
+    ]

@@ -1,0 +1,313 @@
+"""The OpenAPI 3.1 document, generated from the served models' signatures.
+
+Every model gets its own explicit paths (``/models/iris/predict``) because every model takes
+different parameters; the root routes (``/predict``) are documented with the model they serve.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dockml import __version__
+from dockml.service import ModelService, Registry
+from dockml.signature import Feature, Signature
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+def _feature_schema(feature: Feature) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": {"number": "number", "integer": "integer", "string": "string"}[feature.kind]}
+    if feature.categories is not None:
+        schema["enum"] = list(feature.categories)
+    if feature.description:
+        schema["description"] = feature.description
+    schema["examples"] = [feature.example]
+    return schema
+
+
+def _component(name: str) -> str:
+    return "".join(part.capitalize() for part in name.replace("-", "_").split("_"))
+
+
+def _model_schemas(service: ModelService) -> dict[str, Any]:
+    signature = service.signature
+    base = _component(service.name)
+    record = {
+        "type": "object",
+        "description": f"One row for '{service.name}', by feature name.",
+        "properties": {f.name: _feature_schema(f) for f in signature.features},
+        "required": list(signature.names),
+        "additionalProperties": False,
+    }
+    row = {
+        "type": "array",
+        "description": f"One row for '{service.name}', values in the order {signature.expected()}.",
+        "prefixItems": [_feature_schema(f) for f in signature.features],
+        "minItems": len(signature.features),
+        "maxItems": len(signature.features),
+    }
+    ref = lambda suffix: {"$ref": f"#/components/schemas/{base}{suffix}"}  # noqa: E731
+    return {
+        f"{base}Record": record,
+        f"{base}Row": row,
+        f"{base}Input": {
+            "oneOf": [
+                ref("Record"),
+                {"type": "array", "items": ref("Record"), "minItems": 1, "description": "A list of records."},
+                {
+                    "type": "object",
+                    "properties": {"instances": {"type": "array", "items": ref("Row"), "minItems": 1}},
+                    "required": ["instances"],
+                    "additionalProperties": False,
+                    "description": "Rows in signature order.",
+                },
+                {
+                    "type": "object",
+                    "properties": {
+                        "columns": {"type": "array", "items": {"type": "string", "enum": list(signature.names)}},
+                        "data": {"type": "array", "items": {"type": "array"}, "minItems": 1},
+                    },
+                    "required": ["columns", "data"],
+                    "description": "pandas' split orientation.",
+                },
+            ]
+        },
+        f"{base}Predictions": _predictions_schema(signature),
+    }
+
+
+def _predictions_schema(signature: Signature) -> dict[str, Any]:
+    if signature.task == "classification":
+        label: dict[str, Any] = {"description": "The predicted class label."}
+        if signature.classes:
+            label["enum"] = list(signature.classes)
+    else:
+        label = {"type": "number", "description": "The predicted value."}
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {"predictions": {"type": "array", "items": label}},
+        "required": ["predictions"],
+    }
+    if signature.task == "classification":
+        schema["properties"]["probabilities"] = {
+            "type": "array",
+            "description": "With ?proba=true: per row, the probability of each class label.",
+            "items": {"type": "object", "additionalProperties": {"type": "number"}},
+        }
+    return schema
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    descriptions = {
+        400: "Malformed body (not JSON, CSV or an image)",
+        404: "Unknown model or route",
+        413: "Body over the size limit",
+        415: "Wrong Content-Type",
+        422: "Well-formed, but not what the model takes",
+        500: "The model failed",
+    }
+    return {
+        str(status): {"description": descriptions[status], "content": {"application/problem+json": {"schema": PROBLEM_REF}}}
+        for status in statuses
+    }
+
+
+_PROBA_PARAM = {
+    "name": "proba",
+    "in": "query",
+    "required": False,
+    "description": "Also return the probability of each class.",
+    "schema": {"type": "boolean", "default": False},
+}
+
+
+def _predict_paths(service: ModelService, prefix: str, tag: str) -> dict[str, Any]:
+    signature = service.signature
+    base = _component(service.name)
+    ok = {
+        "description": "Predictions, one per row",
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{base}Predictions"}}},
+    }
+    example = signature.example_record()
+    first_values = list(example.values())
+    query = [
+        {
+            "name": f.name,
+            "in": "query",
+            "required": True,
+            "description": f.description or f"Feature '{f.name}'",
+            "schema": _feature_schema(f),
+            "example": f.example,
+        }
+        for f in signature.features
+    ]
+    params = [_PROBA_PARAM] if signature.task == "classification" else []
+    csv_header = ",".join(signature.names)
+    csv_example = csv_header + "\n" + ",".join(str(v) for v in first_values) + "\n"
+    file_schema = {
+        "type": "object",
+        "properties": {"file": {"type": "string", "format": "binary", "contentMediaType": "text/csv"}},
+        "required": ["file"],
+    }
+    paths: dict[str, Any] = {
+        f"{prefix}/predict": {
+            "get": {
+                "tags": [tag],
+                "summary": f"Predict one row of '{service.name}' from query parameters",
+                "operationId": f"{service.name}_predict_get{'_root' if not prefix else ''}",
+                "parameters": query + params,
+                "responses": {"200": ok, **_errors(400, 422)},
+            },
+            "post": {
+                "tags": [tag],
+                "summary": f"Predict rows of '{service.name}' sent as JSON",
+                "operationId": f"{service.name}_predict_post{'_root' if not prefix else ''}",
+                "parameters": params,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": f"#/components/schemas/{base}Input"},
+                            "examples": {
+                                "record": {"summary": "One record", "value": example},
+                                "records": {"summary": "A list of records", "value": [example, example]},
+                                "instances": {"summary": "Rows in signature order", "value": {"instances": [first_values]}},
+                                "split": {
+                                    "summary": "Columns and data",
+                                    "value": {"columns": list(signature.names), "data": [first_values]},
+                                },
+                            },
+                        }
+                    },
+                },
+                "responses": {"200": ok, **_errors(400, 413, 415, 422)},
+            },
+        },
+        f"{prefix}/predict_file": {
+            "post": {
+                "tags": [tag],
+                "summary": f"Predict every row of an uploaded CSV file with '{service.name}'",
+                "description": (
+                    f"The CSV starts with a header naming the features ({csv_header}), in any order, or has no "
+                    "header and gives them in that order. Send `Accept: text/csv` to get the rows back with "
+                    f"a prediction column.\n\nExample file:\n\n```\n{csv_example}```"
+                ),
+                "operationId": f"{service.name}_predict_file{'_root' if not prefix else ''}",
+                "parameters": params,
+                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": file_schema}}},
+                "responses": {
+                    "200": {
+                        "description": "Predictions, one per row (JSON), or the rows with a prediction column (CSV)",
+                        "content": {
+                            "application/json": {"schema": {"$ref": f"#/components/schemas/{base}Predictions"}},
+                            "text/csv": {"schema": {"type": "string"}},
+                        },
+                    },
+                    **_errors(400, 413, 415, 422),
+                },
+            }
+        },
+    }
+    if signature.image is not None:
+        image_schema = {
+            "type": "object",
+            "properties": {"file": {"type": "string", "format": "binary", "contentMediaType": "image/png"}},
+            "required": ["file"],
+        }
+        paths[f"{prefix}/predict_image"] = {
+            "post": {
+                "tags": [tag],
+                "summary": f"Predict from an uploaded PNG or JPEG picture with '{service.name}'",
+                "description": (
+                    f"Any size, dark-on-light or light-on-dark; it is turned into the model's "
+                    f"{signature.image.width}x{signature.image.height} grey levels."
+                ),
+                "operationId": f"{service.name}_predict_image{'_root' if not prefix else ''}",
+                "parameters": params,
+                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": image_schema}}},
+                "responses": {"200": ok, **_errors(400, 413, 415, 422)},
+            }
+        }
+    return paths
+
+
+def _service_paths() -> dict[str, Any]:
+    plain = lambda summary, description: {  # noqa: E731
+        "get": {"tags": ["service"], "summary": summary, "responses": {"200": {"description": description}}}
+    }
+    return {
+        "/health/live": plain("Liveness: the process is up", "Alive"),
+        "/health/ready": {
+            "get": {
+                "tags": ["service"],
+                "summary": "Readiness: every model is loaded and warmed",
+                "responses": {"200": {"description": "Ready"}, "503": {"description": "Not ready yet", "content": {"application/problem+json": {"schema": PROBLEM_REF}}}},
+            }
+        },
+        "/metrics": {
+            "get": {
+                "tags": ["service"],
+                "summary": "Prometheus metrics",
+                "responses": {"200": {"description": "Metrics in the Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}},
+            }
+        },
+        "/models": plain("Every served model with its signature and endpoints", "The models"),
+        "/models/{name}": {
+            "get": {
+                "tags": ["service"],
+                "summary": "One model with its signature, runtime and endpoints",
+                "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "The model"}, **_errors(404)},
+            }
+        },
+    }
+
+
+def build_openapi(registry: Registry) -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    schemas: dict[str, Any] = {
+        "Problem": {
+            "type": "object",
+            "description": "An RFC 9457 problem document.",
+            "properties": {
+                "type": {"type": "string"},
+                "title": {"type": "string"},
+                "status": {"type": "integer"},
+                "detail": {"type": "string"},
+                "errors": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                        "required": ["field", "message"],
+                    },
+                },
+            },
+            "required": ["type", "title", "status", "detail"],
+        }
+    }
+    tags = []
+    for route in ("predict", "predict_file", "predict_image"):
+        default = registry.default_for(route)
+        if default is not None:
+            root = _predict_paths(default, "", "default model")
+            paths[f"/{route}"] = root[f"/{route}"]
+    if paths:
+        tags.append({"name": "default model", "description": "The root routes; each serves the first model that offers it."})
+    for service in registry:
+        paths.update(_predict_paths(service, f"/models/{service.name}", service.name))
+        schemas.update(_model_schemas(service))
+        tags.append({"name": service.name, "description": service.spec.meta.description or f"Model '{service.name}'"})
+    paths.update(_service_paths())
+    tags.append({"name": "service", "description": "Health, metrics and model metadata"})
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "dockml",
+            "version": __version__,
+            "description": "Predictions from " + ", ".join(f"'{s.name}'" for s in registry) + ", served by dockml.",
+        },
+        "tags": tags,
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }

@@ -1,0 +1,36 @@
+"""The one interface every model runtime offers: a batch of rows in, a batch of outputs out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from dockml.signature import Signature
+
+
+@dataclass(frozen=True, slots=True)
+class Outputs:
+    """Raw model outputs for n rows: class labels (or regression values) and class probabilities."""
+
+    labels: np.ndarray
+    probabilities: np.ndarray | None = None
+
+
+class Runtime(Protocol):
+    """A loaded model. ``table`` is (n_rows, n_features) in signature order: float64 when every
+    feature is numeric, else object."""
+
+    name: str
+
+    def predict(self, table: np.ndarray) -> Outputs: ...
+
+
+@dataclass(slots=True)
+class LoadedModel:
+    """A runtime with its signature and what the loader learned on the way."""
+
+    runtime: Runtime
+    signature: Signature
+    info: dict[str, Any] = field(default_factory=dict)
