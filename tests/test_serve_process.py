@@ -1,0 +1,121 @@
+"""`dockml serve` as a real process on 127.0.0.1, driven over real HTTP."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import httpx
+
+import trained
+
+IRIS_QUERY = "s_length=5.1&s_width=3.5&p_length=1.4&p_width=0.2"
+
+
+def test_no_model_serves_both_demos(server_factory, demo_models):
+    server = server_factory([])
+    assert httpx.get(f"{server.url}/predict?{IRIS_QUERY}").json() == {"predictions": ["setosa"]}
+    models = httpx.get(f"{server.url}/models").json()["models"]
+    assert [m["name"] for m in models] == ["iris", "digits"]
+    assert httpx.get(f"{server.url}/apidocs").status_code == 200
+    output = server.output()
+    assert f"Swagger UI:  {server.url}/apidocs" in output
+    assert f"{server.url}/models/digits/predict_image" in output
+
+
+def test_tutorial_urls_on_the_iris_model_alone(server_factory, demo_models):
+    server = server_factory([str(demo_models["iris"])])
+    assert httpx.get(f"{server.url}/predict?{IRIS_QUERY}").json() == {"predictions": ["setosa"]}
+    files = {"file": ("iris.csv", b"s_length,s_width,p_length,p_width\n5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n", "text/csv")}
+    response = httpx.post(f"{server.url}/predict_file", files=files)
+    assert response.json() == {"predictions": ["setosa", "virginica"]}
+    output = server.output()
+    assert f"GET|POST {server.url}/predict" in output
+
+
+def test_two_workers_both_answer(server_factory, demo_models):
+    server = server_factory([str(demo_models["iris"]), "--workers", "2"])
+    with httpx.Client() as client:
+        for _ in range(20):
+            assert client.get(f"{server.url}/predict?{IRIS_QUERY}").json() == {"predictions": ["setosa"]}
+    # Both workers write to the shared metrics folder; /metrics adds them up.
+    text = httpx.get(f"{server.url}/metrics").text
+    assert 'dockml_requests_total{model="iris",route="predict",status="200"} 20.0' in text
+
+
+def test_server_survives_garbage(server_factory, demo_models):
+    server = server_factory([str(demo_models["iris"])])
+    with httpx.Client() as client:
+        assert client.post(f"{server.url}/predict", content=b"\x00\xff{", headers={"content-type": "application/json"}).status_code == 400
+        assert client.post(f"{server.url}/predict_file", content=b"garbage", headers={"content-type": "multipart/form-data; boundary=zz"}).status_code == 400
+        assert client.get(f"{server.url}/predict?{IRIS_QUERY}").status_code == 200
+
+
+def test_pickle_is_refused_without_trust(tmp_path):
+    path = trained.iris_pickle(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "dockml", "serve", str(path), "--port", "1"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert "runs any code" in result.stderr and "--trust-pickle" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_pickle_served_with_trust(server_factory, tmp_path):
+    path = trained.iris_pickle(tmp_path)
+    server = server_factory([str(path), "--trust-pickle"])
+    assert httpx.get(f"{server.url}/predict?x0=5.1&x1=3.5&x2=1.4&x3=0.2").json() == {"predictions": [0]}
+
+
+def test_trust_pickle_from_the_environment(server_factory, tmp_path):
+    path = trained.iris_pickle(tmp_path)
+    server = server_factory([str(path)], env={"DOCKML_TRUST_PICKLE": "1"})
+    assert httpx.get(f"{server.url}/health/ready").status_code == 200
+
+
+def test_missing_model_file_is_a_clear_error(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "dockml", "serve", str(tmp_path / "nope.onnx")], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"dockml: error: model file not found: {tmp_path / 'nope.onnx'}"
+
+
+def test_regression_and_pipeline_models_side_by_side(server_factory, tmp_path):
+    linear = trained.regression_skops(tmp_path)
+    loans = trained.categorical_pipeline_skops(tmp_path)
+    server = server_factory([f"linear={linear}", f"loans={loans}"])
+    value = httpx.get(f"{server.url}/models/linear/predict?a=1&b=0.5").json()["predictions"][0]
+    assert abs(value - (3 * 1 - 2 * 0.5 + 1)) < 1e-6
+    body = httpx.post(
+        f"{server.url}/models/loans/predict?proba=true",
+        json=[{"age": 30, "income": 40, "city": "paris"}, {"age": 30, "income": 40, "city": "nice"}],
+    ).json()
+    assert body["predictions"] == ["yes", "no"]
+    assert set(body["probabilities"][0]) == {"no", "yes"}
+    response = httpx.get(f"{server.url}/models/loans/predict?age=30&income=40&city=rome")
+    assert response.status_code == 422
+    assert "unknown category 'rome'; expected one of lyon, nice, paris" in response.json()["detail"]
+
+
+def test_onnx_model(server_factory, tmp_path):
+    path = trained.iris_onnx(tmp_path)
+    server = server_factory([str(path)])
+    body = httpx.get(f"{server.url}/predict?{IRIS_QUERY}&proba=true").json()
+    assert body["predictions"] == ["setosa"]
+    assert httpx.get(f"{server.url}/models/iris_lr").json()["runtime"] == "onnx"
+
+
+def test_config_file_names_and_describes_a_model(server_factory, tmp_path):
+    path = trained.iris_pickle(tmp_path)
+    config = tmp_path / "dockml.toml"
+    config.write_text(
+        "[server]\ntrust_pickle = true\n\n"
+        f'[models.flowers]\npath = "{path.name}"\ndescription = "Iris from a config file"\n'
+        'feature_names = ["s_length", "s_width", "p_length", "p_width"]\n'
+        'class_names = ["setosa", "versicolor", "virginica"]\n'
+    )
+    server = server_factory(["--config", str(config)])
+    assert httpx.get(f"{server.url}/predict?{IRIS_QUERY}").json() == {"predictions": ["setosa"]}
+    assert httpx.get(f"{server.url}/models/flowers").json()["description"] == "Iris from a config file"

@@ -1,0 +1,95 @@
+"""Small models the tests train and save: a regressor, a pipeline with a categorical column,
+an ONNX classifier and a pickle. Each returns the path it wrote."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+TREE_TRUST = 'trusted_types = ["sklearn.tree._tree.Tree"]\n'
+
+
+def regression_skops(folder: Path) -> Path:
+    """LinearRegression on y = 3*a - 2*b + 1, features named a and b."""
+    import skops.io as sio
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})
+    model = LinearRegression().fit(frame, 3 * frame["a"] - 2 * frame["b"] + 1)
+    path = folder / "linear.skops"
+    sio.dump(model, path)
+    return path
+
+
+def pipeline_frame(rows: int = 300) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(
+        {
+            "age": rng.integers(18, 80, rows).astype(float),
+            "income": rng.normal(50, 15, rows),
+            "city": rng.choice(["paris", "lyon", "nice"], rows),
+        }
+    )
+    target = np.where((frame["city"] == "paris") | (frame["income"] > 60), "yes", "no")
+    return frame, target
+
+
+def categorical_pipeline_skops(folder: Path) -> Path:
+    """Scaling and one-hot encoding in a ColumnTransformer, then logistic regression (labels yes/no)."""
+    import skops.io as sio
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    frame, target = pipeline_frame()
+    model = Pipeline(
+        [
+            (
+                "prepare",
+                ColumnTransformer(
+                    [("numbers", StandardScaler(), ["age", "income"]), ("city", OneHotEncoder(handle_unknown="ignore"), ["city"])]
+                ),
+            ),
+            ("classify", LogisticRegression(max_iter=1000)),
+        ]
+    ).fit(frame, target)
+    path = folder / "loans.skops"
+    sio.dump(model, path)
+    return path
+
+
+def iris_onnx(folder: Path, *, with_side_file: bool = True) -> Path:
+    """A logistic regression on iris converted with skl2onnx (one float tensor input, no ZipMap)."""
+    from skl2onnx import to_onnx
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    data = load_iris()
+    model = LogisticRegression(max_iter=1000).fit(data.data, data.target)
+    onnx_model = to_onnx(model, data.data[:1].astype(np.float32), options={id(model): {"zipmap": False}})
+    path = folder / "iris_lr.onnx"
+    path.write_bytes(onnx_model.SerializeToString())
+    if with_side_file:
+        (folder / "iris_lr.dockml.toml").write_text(
+            'feature_names = ["s_length", "s_width", "p_length", "p_width"]\n'
+            'class_names = ["setosa", "versicolor", "virginica"]\n'
+            "[inputs.s_length]\nexample = 5.1\n[inputs.s_width]\nexample = 3.5\n"
+            "[inputs.p_length]\nexample = 1.4\n[inputs.p_width]\nexample = 0.2\n"
+        )
+    return path
+
+
+def iris_pickle(folder: Path, name: str = "iris_tree.joblib") -> Path:
+    """A decision tree on iris saved with joblib, the way most users save models."""
+    import joblib
+    from sklearn.datasets import load_iris
+    from sklearn.tree import DecisionTreeClassifier
+
+    data = load_iris()
+    path = folder / name
+    joblib.dump(DecisionTreeClassifier(random_state=0).fit(data.data, data.target), path)
+    return path
