@@ -90,6 +90,7 @@ def build_signature(
     task: Task,
     raw_classes: list[Any],
     meta: ModelMeta,
+    typical: dict[str, float] | None = None,
 ) -> Signature:
     """Merge what the runtime read from the model file with what the side file declares."""
     features = []
@@ -102,6 +103,8 @@ def build_signature(
         example = declared.example if declared and declared.example is not None else None
         if example is None and meta.examples and name in meta.examples[0]:
             example = meta.examples[0][name]
+        if example is None and kind != "string" and typical and name in typical:
+            example = typical[name]
         if example is None:
             example = default_example(kind, cats)
         features.append(

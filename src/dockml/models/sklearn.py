@@ -142,6 +142,28 @@ def _encoders(transformer: Any) -> list[Any]:
     return [step for step in steps if hasattr(step, "categories_")]
 
 
+def _trees(estimator: Any) -> list[Any]:
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(estimator, Pipeline):
+        return _trees(estimator.steps[-1][1]) if len(estimator.steps) == 1 else []
+    if hasattr(estimator, "tree_"):
+        return [estimator.tree_]
+    members = np.ravel(getattr(estimator, "estimators_", []))
+    return [member.tree_ for member in members if hasattr(member, "tree_")]
+
+
+def typical_values(estimator: Any, count: int) -> dict[int, float]:
+    """Example values inside the training range, for models that keep a trace of it: the median
+    split threshold of each feature of a tree model. Examples of 0.0 would be meaningless."""
+    thresholds: dict[int, list[float]] = {}
+    for tree in _trees(estimator):
+        for feature, threshold in zip(tree.feature.tolist(), tree.threshold.tolist()):
+            if 0 <= feature < count:
+                thresholds.setdefault(feature, []).append(threshold)
+    return {feature: round(float(np.median(values)), 3) for feature, values in thresholds.items()}
+
+
 def load_sklearn(spec: ModelSpec, *, trust_pickle: bool) -> LoadedModel:
     sklearn = _require_sklearn()
     path, meta = spec.path, spec.meta
@@ -177,6 +199,7 @@ def load_sklearn(spec: ModelSpec, *, trust_pickle: bool) -> LoadedModel:
     categories = _string_categories(estimator, names)
     kinds: dict[str, FeatureKind] = {name: "string" for name in categories}
     is_classifier = hasattr(estimator, "classes_")
+    typical = typical_values(estimator, len(names))
     signature = build_signature(
         names=names,
         kinds=kinds,
@@ -184,6 +207,7 @@ def load_sklearn(spec: ModelSpec, *, trust_pickle: bool) -> LoadedModel:
         task="classification" if is_classifier else "regression",
         raw_classes=list(estimator.classes_) if is_classifier else [],
         meta=meta,
+        typical={names[i]: value for i, value in typical.items()},
     )
     string_columns = {f.name for f in signature.features if f.kind == "string"}
     runtime = SklearnRuntime(
