@@ -36,8 +36,9 @@ def demo_models(dockml_home: Path) -> dict[str, Path]:
 
 
 def make_client(model_arguments: list[str], **flags: object) -> TestClient:
+    flags = {"workers": 1, **flags}
     settings = load_settings(config_file=None, model_arguments=model_arguments, flags=flags, environ={})
-    registry = load_registry(settings.models, trust_pickle=settings.trust_pickle)
+    registry = load_registry(settings)
     return TestClient(create_app(registry, settings), raise_server_exceptions=False)
 
 

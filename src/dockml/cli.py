@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from dockml import __version__
@@ -31,6 +35,8 @@ examples:
   dockml serve model.skops                      one model; routes at /predict, /predict_file
   dockml serve rf=model.joblib --trust-pickle   a pickle you made yourself, named 'rf'
   dockml serve a.onnx b.onnx --port 8080        several models, under /models/NAME/...
+  dockml serve model.skops --workers 1 --batch-max-rows 1 --runtime sklearn
+                                                the naive way: scikit-learn per request
 """
 
 
@@ -52,13 +58,37 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default: 127.0.0.1, this machine only; "
                        "0.0.0.0 listens on every interface)")
     serve.add_argument("--port", type=int, help="TCP port (default: 5000)")
-    serve.add_argument("--workers", type=int, help="server processes, each with its own copy of the models (default: 1)")
+    serve.add_argument("--workers", type=int, help="server processes, forked after the models are loaded; each "
+                       "has its own listening socket (default: 0, one per CPU core)")
     serve.add_argument("--config", type=Path, metavar="FILE", help="TOML settings file with [server] and [models.NAME] tables")
     serve.add_argument("--max-body-bytes", type=int, metavar="N", help="largest request body accepted, else 413 (default: 16777216, 16 MiB)")
     serve.add_argument("--trust-pickle", action="store_const", const=True,
                        help="load .joblib/.pkl files, which run code from the file while loading; only for files "
                        "you made or trust (default: refuse them; also DOCKML_TRUST_PICKLE=1)")
-    serve.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"], help="log level (default: info)")
+    serve.add_argument("--runtime", choices=["auto", "onnx", "sklearn"],
+                       help="auto: compile scikit-learn models to ONNX Runtime when their predictions match, else "
+                       "serve them with scikit-learn and log why; onnx: fail if they do not compile; sklearn: never "
+                       "compile (default: auto)")
+    serve.add_argument("--batch-max-rows", type=int, metavar="N",
+                       help="most rows merged from concurrent requests into one model call; 1 turns micro-batching "
+                       "off (default: 64)")
+    serve.add_argument("--batch-max-delay-ms", type=float, metavar="MS",
+                       help="under load, how long a batch may wait to fill; a lone request never waits (default: 0, "
+                       "merge only requests that arrived together)")
+    serve.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"],
+                       help="log level; debug also logs every request (default: info)")
+
+    convert = commands.add_parser(
+        "convert",
+        help="compile a scikit-learn model to ONNX (checked against scikit-learn), or a pickle to .skops",
+        description="Convert MODEL once, as `dockml serve` would at load: to .onnx with skl2onnx, checked on "
+        "inputs generated from its signature (labels identical, values within 1e-5 relative), with the "
+        "signature stored in the file; or a pickle to the safe .skops format. A side file beside MODEL is "
+        "copied beside OUTPUT.",
+    )
+    convert.add_argument("model", metavar="MODEL", help="a .skops, .joblib or .pkl scikit-learn model")
+    convert.add_argument("-o", "--output", required=True, type=Path, metavar="OUTPUT", help="the .onnx or .skops file to write")
+    convert.add_argument("--trust-pickle", action="store_true", help="allow reading a .joblib/.pkl MODEL (it runs code from the file)")
     return parser
 
 
@@ -84,8 +114,6 @@ def _announce(settings, registry) -> None:  # noqa: ANN001 - Settings, Registry
 
 def serve(args: argparse.Namespace) -> int:
     from dockml.config import load_settings
-    from dockml.server import Invocation, run
-    from dockml.service import load_registry
 
     logging.basicConfig(level=(args.log_level or "info").upper(), format="%(levelname)s:     %(message)s")
     flags = {
@@ -95,22 +123,49 @@ def serve(args: argparse.Namespace) -> int:
         "max_body_bytes": args.max_body_bytes,
         "trust_pickle": args.trust_pickle,
         "log_level": args.log_level,
+        "runtime": args.runtime,
+        "batch_max_rows": args.batch_max_rows,
+        "batch_max_delay_ms": args.batch_max_delay_ms,
     }
-    models = list(args.models)
-    settings = load_settings(config_file=args.config, model_arguments=models, flags=flags)
+    settings = load_settings(config_file=args.config, model_arguments=list(args.models), flags=flags)
     if not settings.models:
         from dockml.demos import demo_paths
 
         print("No model given: serving the demo services 'iris' and 'digits'.", flush=True)
         models = [f"{name}={path}" for name, path in demo_paths().items()]
         settings = load_settings(config_file=args.config, model_arguments=models, flags=flags)
-    # Load here, before binding the port, so a bad model stops the start with a clear message.
-    registry = load_registry(settings.models, trust_pickle=settings.trust_pickle)
-    _announce(settings, registry)
-    invocation = Invocation(
-        config_file=str(args.config) if args.config else None, model_arguments=models, flags=flags
-    )
-    run(settings, registry, invocation)
+    with _metrics_folder(settings.workers):
+        # Imported only now: the metrics module must see PROMETHEUS_MULTIPROC_DIR when it loads.
+        from dockml.server import run
+        from dockml.service import load_registry
+
+        # Load before binding the port, so a bad model stops the start with a clear message.
+        registry = load_registry(settings)
+        _announce(settings, registry)
+        run(settings, registry)
+    return 0
+
+
+@contextlib.contextmanager
+def _metrics_folder(workers: int) -> Iterator[None]:
+    """Several workers add up their metrics through files in a private folder."""
+    if workers == 1 or "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="dockml-metrics-") as folder:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+        try:
+            yield
+        finally:
+            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+
+def convert(args: argparse.Namespace) -> int:
+    from dockml.convert import convert_model
+
+    logging.basicConfig(level="INFO", format="%(levelname)s:     %(message)s")
+    for line in convert_model(Path(args.model), args.output, trust_pickle=args.trust_pickle):
+        print(line, flush=True)
     return 0
 
 
@@ -121,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return {"serve": serve}[args.command](args)
+        return {"serve": serve, "convert": convert}[args.command](args)
     except DockmlError as error:
         print(f"dockml: error: {error.detail}", file=sys.stderr)
         return error.exit_code

@@ -70,6 +70,8 @@ class ModelMeta:
     examples: tuple[Mapping[str, Any], ...] = ()
     image: ImageSpec | None = None
     trusted_types: tuple[str, ...] = ()
+    batch_max_rows: int | None = None
+    batch_max_delay_ms: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +91,14 @@ class Settings:
     """Address to listen on; 0.0.0.0 exposes the service to the network."""
     port: int = 5000
     """TCP port (the tutorial's 5000)."""
-    workers: int = 1
-    """Server processes; each loads every model."""
+    workers: int = 0
+    """Server processes; 0 means one per CPU core."""
+    runtime: str = "auto"
+    """auto (compile scikit-learn models to ONNX Runtime when predictions match), onnx or sklearn."""
+    batch_max_rows: int = 64
+    """Most rows merged into one model call; 1 turns micro-batching off."""
+    batch_max_delay_ms: float = 0.0
+    """Under load, how long a batch may wait to fill; 0 merges only requests that arrived together."""
     max_body_bytes: int = 16 * 1024 * 1024
     """Largest request body accepted; bigger ones get 413."""
     max_csv_rows: int = 1_000_000
@@ -118,16 +126,16 @@ def _coerce(name: str, raw: Any, kind: type) -> Any:
         if text in _BOOL_FALSE:
             return False
         raise ConfigError(f"setting '{name}': expected true or false, got {raw!r}")
-    if kind is int:
+    if kind in (int, float):
         try:
-            return int(raw)
+            return kind(raw)
         except (TypeError, ValueError):
-            raise ConfigError(f"setting '{name}': expected a whole number, got {raw!r}") from None
+            raise ConfigError(f"setting '{name}': expected a number, got {raw!r}") from None
     return str(raw)
 
 
 _SCALAR_FIELDS = {f.name: f.type for f in fields(Settings) if f.name != "models"}
-_TYPES = {"str": str, "int": int, "bool": bool}
+_TYPES = {"str": str, "int": int, "bool": bool, "float": float}
 
 
 def _apply(settings: Settings, values: Mapping[str, Any], origin: str) -> Settings:
@@ -159,7 +167,7 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 def parse_model_meta(table: Mapping[str, Any], origin: str) -> ModelMeta:
     """Build a ModelMeta from a side file or a ``[models.NAME]`` table (``path`` is ignored)."""
-    known = {"path", "description", "feature_names", "inputs", "class_names", "examples", "image", "trusted_types"}
+    known = {"path", "description", "feature_names", "inputs", "class_names", "examples", "image", "trusted_types", "batching"}
     unknown = set(table) - known
     if unknown:
         raise ConfigError(f"{origin}: unknown keys {sorted(unknown)}; known keys: {sorted(known)}")
@@ -192,6 +200,10 @@ def parse_model_meta(table: Mapping[str, Any], origin: str) -> ModelMeta:
             raise ConfigError(f"{origin}: image.invert must be auto, true or false")
     class_names = table.get("class_names")
     feature_names = table.get("feature_names")
+    batching = dict(table.get("batching", {}))
+    unknown_batching = set(batching) - {"max_rows", "max_delay_ms"}
+    if unknown_batching:
+        raise ConfigError(f"{origin}: [batching] knows max_rows and max_delay_ms, not {sorted(unknown_batching)}")
     return ModelMeta(
         description=str(table.get("description", "")),
         feature_names=tuple(map(str, feature_names)) if feature_names is not None else None,
@@ -200,6 +212,8 @@ def parse_model_meta(table: Mapping[str, Any], origin: str) -> ModelMeta:
         examples=tuple(table.get("examples", ())),
         image=image,
         trusted_types=tuple(table.get("trusted_types", ())),
+        batch_max_rows=int(batching["max_rows"]) if "max_rows" in batching else None,
+        batch_max_delay_ms=float(batching["max_delay_ms"]) if "max_delay_ms" in batching else None,
     )
 
 
@@ -261,6 +275,26 @@ def load_settings(
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise ConfigError(f"two models are named {duplicates[0]!r}; name them with NAME=PATH")
-    if settings.workers < 1:
-        raise ConfigError("--workers must be at least 1")
-    return replace(settings, models=specs)
+    if settings.workers < 0:
+        raise ConfigError("--workers must be 0 (one per core) or more")
+    if settings.runtime not in ("auto", "onnx", "sklearn"):
+        raise ConfigError(f"runtime must be auto, onnx or sklearn, not {settings.runtime!r}")
+    workers = settings.workers or available_cores()
+    return replace(settings, models=specs, workers=workers)
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def cache_home(environ: Mapping[str, str] | None = None) -> Path:
+    """Where dockml keeps the demo models and compiled ONNX files: $DOCKML_HOME, else
+    $XDG_CACHE_HOME/dockml, else ~/.cache/dockml."""
+    environ = os.environ if environ is None else environ
+    if environ.get("DOCKML_HOME"):
+        return Path(environ["DOCKML_HOME"])
+    base = Path(environ["XDG_CACHE_HOME"]) if environ.get("XDG_CACHE_HOME") else Path.home() / ".cache"
+    return base / "dockml"

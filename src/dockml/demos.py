@@ -19,21 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from dockml.config import ImageSpec
+from dockml.config import ImageSpec, cache_home
 
 IRIS_FEATURES = ("s_length", "s_width", "p_length", "p_width")
 IRIS_DESCRIPTIONS = ("Sepal length (cm)", "Sepal width (cm)", "Petal length (cm)", "Petal width (cm)")
 IRIS_EXAMPLE = (5.1, 3.5, 1.4, 0.2)
 IRIS_CLASSES = ("setosa", "versicolor", "virginica")
 TREE_TYPES = ["sklearn.tree._tree.Tree"]  # we made these files ourselves, so we trust their trees
-
-
-def cache_home(environ: Mapping[str, str] | None = None) -> Path:
-    environ = os.environ if environ is None else environ
-    if environ.get("DOCKML_HOME"):
-        return Path(environ["DOCKML_HOME"])
-    base = Path(environ["XDG_CACHE_HOME"]) if environ.get("XDG_CACHE_HOME") else Path.home() / ".cache"
-    return base / "dockml"
 
 
 def _toml_value(value: Any) -> str:

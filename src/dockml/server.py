@@ -1,73 +1,142 @@
-"""Running the app on uvicorn (uvloop + httptools), in one process or several."""
+"""Running the app on uvicorn (uvloop + httptools), in one process or in several.
+
+Several workers are forked from the process that loaded the models, so the models' memory is
+shared copy-on-write. Each worker gets its own listening socket on the same port with
+SO_REUSEPORT: the kernel then spreads connections across workers, instead of letting one
+worker's accept loop take most keep-alive connections from a single shared socket.
+"""
 
 from __future__ import annotations
 
-import json
+import logging
 import os
-import tempfile
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+import signal
+import socket
+import sys
+import time
 from typing import Any
 
 import uvicorn
 
-from dockml.config import Settings, load_settings
-from dockml.service import Registry, load_registry
+from dockml.config import Settings
+from dockml.errors import ConfigError
+from dockml.service import Registry
 
-INVOCATION_VARIABLE = "DOCKML_WORKER_INVOCATION"
-
-
-@dataclass(frozen=True, slots=True)
-class Invocation:
-    """What a worker needs to rebuild the parent's settings: the same inputs, merged the same way."""
-
-    config_file: str | None
-    model_arguments: list[str]
-    flags: dict[str, Any] = field(default_factory=dict)
-
-    def settings(self) -> Settings:
-        return load_settings(
-            config_file=Path(self.config_file) if self.config_file else None,
-            model_arguments=self.model_arguments,
-            flags=self.flags,
-        )
+log = logging.getLogger("dockml.server")
 
 
-def app_from_environment() -> Any:
-    """The uvicorn factory each worker process calls."""
+def bind(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level,
+        lifespan="on",
+        server_header=False,
+        access_log=settings.log_level == "debug",
+    )
+
+
+def _serve(registry: Registry, settings: Settings, sock: socket.socket) -> None:
     from dockml.http import create_app
 
-    invocation = Invocation(**json.loads(os.environ[INVOCATION_VARIABLE]))
-    settings = invocation.settings()
-    return create_app(load_registry(settings.models, trust_pickle=settings.trust_pickle), settings)
+    uvicorn.Server(_uvicorn_config(create_app(registry, settings), settings)).run(sockets=[sock])
 
 
-def _uvicorn_options(settings: Settings) -> dict[str, Any]:
-    return {
-        "host": settings.host,
-        "port": settings.port,
-        "loop": "uvloop",
-        "http": "httptools",
-        "log_level": settings.log_level,
-        "lifespan": "on",
-        "server_header": False,
-    }
-
-
-def run(settings: Settings, registry: Registry, invocation: Invocation) -> None:
-    """Serve until stopped. One worker serves the registry already loaded here; more workers
-    each load their own copy."""
+def run(settings: Settings, registry: Registry) -> None:
+    """Serve until SIGTERM or SIGINT."""
     if settings.workers == 1:
-        from dockml.http import create_app
-
-        uvicorn.Server(uvicorn.Config(create_app(registry, settings), **_uvicorn_options(settings))).run()
+        sock = bind(settings.host, settings.port, reuse_port=False)
+        try:
+            _serve(registry, settings, sock)
+        finally:
+            sock.close()
         return
-    os.environ[INVOCATION_VARIABLE] = json.dumps(asdict(invocation))
-    with tempfile.TemporaryDirectory(prefix="dockml-metrics-") as metrics_dir:
-        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", metrics_dir)
-        uvicorn.run(
-            "dockml.server:app_from_environment",
-            factory=True,
-            workers=settings.workers,
-            **_uvicorn_options(settings),
-        )
+    sockets = [bind(settings.host, settings.port, reuse_port=True) for _ in range(settings.workers)]
+    Supervisor(registry, settings, sockets).run()
+
+
+class Supervisor:
+    """Forks one worker per socket, restarts any that dies, and passes shutdown signals on."""
+
+    def __init__(self, registry: Registry, settings: Settings, sockets: list[socket.socket]) -> None:
+        self.registry = registry
+        self.settings = settings
+        self.sockets = sockets
+        self.children: dict[int, int] = {}  # pid -> socket index
+        self.stopping = False
+
+    def _fork(self, index: int) -> None:
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                for other, sock in enumerate(self.sockets):
+                    if other != index:
+                        sock.close()
+                _serve(self.registry, self.settings, self.sockets[index])
+            except BaseException:  # a worker must never return into the supervisor's code
+                log.exception("worker %d failed", os.getpid())
+                code = 1
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        self.children[pid] = index
+
+    def _stop(self, signum: int, frame: object) -> None:
+        self.stopping = True
+        for pid in self.children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    def run(self) -> None:
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        for index in range(len(self.sockets)):
+            self._fork(index)
+        log.info("started %d workers: %s", len(self.children), ", ".join(map(str, self.children)))
+        while self.children:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            except InterruptedError:
+                continue
+            index = self.children.pop(pid, None)
+            if index is None:
+                continue
+            self._mark_dead(pid)
+            if not self.stopping:
+                log.warning("worker %d exited (status %d); starting another", pid, status)
+                time.sleep(0.5)  # a worker that dies at once must not spin the CPU
+                self._fork(index)
+        for sock in self.sockets:
+            sock.close()
+
+    @staticmethod
+    def _mark_dead(pid: int) -> None:
+        if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+            from prometheus_client import multiprocess
+
+            multiprocess.mark_process_dead(pid)

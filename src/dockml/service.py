@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from anyio import to_thread
-
+from dockml import metrics
+from dockml.batching import Batcher, BatchingPolicy
 from dockml.codecs.predictions import PredictionEncoder
-from dockml.config import ModelSpec
+from dockml.config import ModelSpec, Settings, available_cores, cache_home
 from dockml.errors import ModelNotFound, PredictionFailed
 from dockml.models import LoadedModel, Outputs, load_model
 from dockml.signature import Signature
@@ -29,11 +29,24 @@ class ModelService:
     spec: ModelSpec
     loaded: LoadedModel
     load_seconds: float
+    policy: BatchingPolicy = field(default_factory=BatchingPolicy)
     encoder: PredictionEncoder = field(init=False)
+    batcher: Batcher = field(init=False)
     warmed: bool = False
 
     def __post_init__(self) -> None:
         self.encoder = PredictionEncoder(self.loaded.signature)
+        self.batcher = Batcher(
+            self._run,
+            self.policy,
+            # ONNX Runtime answers in microseconds: cheaper on the loop than a thread hop.
+            in_thread=self.loaded.runtime.name != "onnx",
+            on_batch=self._count_batch,
+        )
+
+    def _count_batch(self, rows: int, requests: int) -> None:
+        metrics.BATCH_ROWS.labels(self.name).observe(rows)
+        metrics.BATCH_REQUESTS.labels(self.name).observe(requests)
 
     @property
     def name(self) -> str:
@@ -55,9 +68,7 @@ class ModelService:
             raise PredictionFailed(f"model '{self.name}' failed to predict; the server log has the cause") from error
 
     async def predict(self, table: np.ndarray) -> Outputs:
-        if self.loaded.runtime.name == "onnx":
-            return self._run(table)  # microseconds: cheaper than a thread hop
-        return await to_thread.run_sync(self._run, table)
+        return await self.batcher.submit(table)
 
     def warm_up(self) -> None:
         """One prediction on the example record, so the first client does not pay for lazy set-up."""
@@ -71,6 +82,7 @@ class ModelService:
             "name": self.name,
             "description": self.spec.meta.description,
             "runtime": self.loaded.runtime.name,
+            "batching": {"max_rows": self.policy.max_rows, "max_delay_ms": self.policy.max_delay_ms},
             "file": self.spec.path.name,
             "signature": self.signature.to_dict(),
             "endpoints": {route: f"{prefix}/{route}" for route in self.routes()},
@@ -110,10 +122,24 @@ class Registry:
         self.ready = True
 
 
-def load_registry(specs: Iterable[ModelSpec], *, trust_pickle: bool) -> Registry:
+def load_registry(settings: Settings) -> Registry:
+    """Load every model of ``settings``, with ONNX Runtime threads shared out among the workers."""
+    threads = max(1, available_cores() // max(1, settings.workers))
     services = []
-    for spec in specs:
+    for spec in settings.models:
         started = time.perf_counter()
-        loaded = load_model(spec, trust_pickle=trust_pickle)
-        services.append(ModelService(spec=spec, loaded=loaded, load_seconds=time.perf_counter() - started))
+        loaded = load_model(
+            spec,
+            trust_pickle=settings.trust_pickle,
+            runtime=settings.runtime,
+            cache_dir=cache_home() / "compiled",
+            threads=threads,
+        )
+        policy = BatchingPolicy(
+            max_rows=spec.meta.batch_max_rows if spec.meta.batch_max_rows is not None else settings.batch_max_rows,
+            max_delay_ms=(
+                spec.meta.batch_max_delay_ms if spec.meta.batch_max_delay_ms is not None else settings.batch_max_delay_ms
+            ),
+        )
+        services.append(ModelService(spec=spec, loaded=loaded, load_seconds=time.perf_counter() - started, policy=policy))
     return Registry(services)

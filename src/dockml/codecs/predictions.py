@@ -18,19 +18,22 @@ class PredictionEncoder:
         self.label_map_ = dict(zip(signature.raw_classes, signature.classes))
         self.identity_ = all(raw == shown for raw, shown in self.label_map_.items())
 
-    def labels(self, outputs: Outputs) -> list[Any]:
+    def labels(self, outputs: Outputs) -> list[Any] | np.ndarray:
+        if self.signature.task == "regression":
+            # Left as numpy, so float32 values serialise at their own precision (0.1, not 0.10000000149).
+            return np.ravel(outputs.labels)
         values = outputs.labels.tolist()
-        if self.signature.task == "regression" or self.identity_:
+        if self.identity_:
             return values
         return [self.label_map_.get(v, v) for v in values]
 
-    def probabilities(self, outputs: Outputs) -> list[dict[str, float]] | None:
+    def probabilities(self, outputs: Outputs) -> list[dict[str, Any]] | None:
         if outputs.probabilities is None:
             return None
-        matrix = np.asarray(outputs.probabilities, dtype=np.float64)
+        matrix = np.asarray(outputs.probabilities)
         classes = self.signature.classes or tuple(range(matrix.shape[1]))
         keys = [str(c) for c in classes]
-        return [dict(zip(keys, row)) for row in matrix.tolist()]
+        return [dict(zip(keys, row)) for row in matrix]
 
     def to_json(self, outputs: Outputs, *, proba: bool) -> dict[str, Any]:
         body: dict[str, Any] = {"predictions": self.labels(outputs)}
@@ -40,7 +43,7 @@ class PredictionEncoder:
 
     def to_columns(self, outputs: Outputs, *, proba: bool) -> dict[str, list[Any]]:
         """Output columns for a CSV answer: prediction, then proba_<class> per class."""
-        columns: dict[str, list[Any]] = {"prediction": self.labels(outputs)}
+        columns: dict[str, list[Any]] = {"prediction": list(self.labels(outputs))}
         probabilities = self.probabilities(outputs) if proba else None
         if probabilities:
             for key in probabilities[0]:

@@ -16,7 +16,8 @@ from starlette.routing import BaseRoute, Route
 
 from dockml.config import Settings
 from dockml.errors import DockmlError, NotReady
-from dockml.http import metrics
+from dockml import metrics
+from dockml.http.metrics import RequestMetrics
 from dockml.http.docs import docs_routes
 from dockml.http.limits import BodyLimit
 from dockml.http.openapi import build_openapi
@@ -85,7 +86,7 @@ def create_app(registry: Registry, settings: Settings) -> Starlette:
 
     return Starlette(
         routes=routes,
-        middleware=[Middleware(metrics.RequestMetrics), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
+        middleware=[Middleware(RequestMetrics), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
         exception_handlers={
             DockmlError: on_dockml_error,
             HTTPException: on_http_error,

@@ -16,7 +16,7 @@ from dockml.codecs.image import decode_image
 from dockml.codecs.records import decode_json, decode_query
 from dockml.config import Settings
 from dockml.errors import FieldError, InvalidInput, MalformedInput, UnsupportedMediaType
-from dockml.http.metrics import PREDICTIONS
+from dockml.metrics import PREDICTIONS
 from dockml.service import ModelService
 
 Endpoint = Callable[[Request], Awaitable[Response]]

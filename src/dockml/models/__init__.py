@@ -1,20 +1,90 @@
-"""Loading and running models: one module per file format / runtime."""
+"""Loading and running models: one module per file format / runtime.
+
+    load_model(spec, runtime="auto")
+      .onnx                       -> ONNX Runtime
+      .skops / .joblib / .pkl     -> scikit-learn, then compiled to ONNX Runtime when the
+                                     compiled model passes the parity check (runtime="auto"),
+                                     else served by scikit-learn with the reason logged
+"""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
+from pathlib import Path
+
 from dockml.config import ModelSpec
+from dockml.errors import ConfigError
 from dockml.models.base import LoadedModel, Outputs, Runtime
 
-__all__ = ["LoadedModel", "Outputs", "Runtime", "load_model"]
+__all__ = ["LoadedModel", "Outputs", "Runtime", "load_model", "RUNTIMES"]
+
+RUNTIMES = ("auto", "onnx", "sklearn")
+log = logging.getLogger("dockml.models")
 
 
-def load_model(spec: ModelSpec, *, trust_pickle: bool = False) -> LoadedModel:
-    """Load ``spec.path`` with the runtime its format needs."""
-    suffix = spec.path.suffix.lower()
-    if suffix == ".onnx":
-        from dockml.models.onnx import load_onnx
+def load_model(
+    spec: ModelSpec,
+    *,
+    trust_pickle: bool = False,
+    runtime: str = "auto",
+    cache_dir: Path | None = None,
+    threads: int = 1,
+) -> LoadedModel:
+    """Load ``spec.path`` with the runtime its format needs (or ``runtime`` asks for)."""
+    from dockml.models.onnx import load_onnx
 
-        return load_onnx(spec)
-    from dockml.models.sklearn import load_sklearn
+    if runtime not in RUNTIMES:
+        raise ConfigError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
+    if spec.path.suffix.lower() == ".onnx":
+        if runtime == "sklearn":
+            raise ConfigError(f"{spec.path} is an ONNX model: it runs only in ONNX Runtime (use --runtime auto or onnx)")
+        return load_onnx(spec, threads=threads)
 
-    return load_sklearn(spec, trust_pickle=trust_pickle)
+    from dockml.models.compile import cache_path, compile_sklearn, compiled_report, file_sha256, write_atomically
+    from dockml.models.sklearn import check_pickle_trust, load_sklearn
+
+    check_pickle_trust(spec.path, trust_pickle)
+    if runtime != "sklearn" and cache_dir is not None:
+        try:
+            cached = cache_path(cache_dir, file_sha256(spec.path))
+        except ImportError:
+            cached = None
+        if cached is not None and cached.is_file():
+            loaded = load_onnx(replace(spec, path=cached), threads=threads)
+            return _compiled_info(loaded, spec, compiled_report(cached), cache="hit")
+
+    original = load_sklearn(spec, trust_pickle=trust_pickle)
+    if runtime == "sklearn":
+        original.info["onnx"] = {"compiled": False, "reason": "--runtime sklearn"}
+        return original
+    compiled = compile_sklearn(original, threads=threads)
+    if compiled.onnx_bytes is None:
+        if runtime == "onnx":
+            raise ConfigError(f"{spec.path} cannot be served by ONNX Runtime: {compiled.reason}")
+        log.warning("model %r is served by scikit-learn; its ONNX compilation was not used: %s", spec.name, compiled.reason)
+        original.info["onnx"] = {"compiled": False, "reason": compiled.reason}
+        return original
+    if cache_dir is not None:
+        target = cache_path(cache_dir, file_sha256(spec.path))
+        write_atomically(target, compiled.onnx_bytes)
+        loaded = load_onnx(replace(spec, path=target), threads=threads)
+    else:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as scratch:
+            target = Path(scratch) / "model.onnx"
+            target.write_bytes(compiled.onnx_bytes)
+            loaded = load_onnx(replace(spec, path=target), threads=threads)
+    assert compiled.report is not None
+    return _compiled_info(loaded, spec, compiled.report.to_dict(), cache="miss")
+
+
+def _compiled_info(loaded: LoadedModel, spec: ModelSpec, report: dict | None, *, cache: str) -> LoadedModel:
+    loaded.info.update(
+        {
+            "format": spec.path.suffix.lower().lstrip("."),
+            "onnx": {"compiled": True, "parity": report, "cache": cache},
+        }
+    )
+    return loaded

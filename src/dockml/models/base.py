@@ -34,3 +34,5 @@ class LoadedModel:
     runtime: Runtime
     signature: Signature
     info: dict[str, Any] = field(default_factory=dict)
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Known training range per numeric feature, where the model keeps a trace of it."""

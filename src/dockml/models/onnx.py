@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +29,18 @@ _KINDS: dict[str, FeatureKind] = {
     "tensor(int32)": "integer",
     "tensor(string)": "string",
 }
+SIGNATURE_KEY = "dockml.signature"
 
 
-def session_options(threads: int = 1) -> ort.SessionOptions:
+def session(model: str | bytes, threads: int = 1) -> ort.InferenceSession:
+    """A session set up for serving: a fixed, small thread count (workers x threads <= cores),
+    sequential execution, quiet logs."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3
-    return options
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
 class OnnxRuntime:
@@ -48,10 +53,16 @@ class OnnxRuntime:
         self.input_names_ = [i.name for i in inputs]
         self.input_types_ = [_NUMPY_TYPES[i.type] for i in inputs]
         self.outputs_ = [label_output] + ([proba_output] if proba_output else [])
+        self.has_proba_ = proba_output is not None
+
+    @classmethod
+    def from_session(cls, session: ort.InferenceSession) -> OnnxRuntime:
+        label_output, proba_output = _outputs(session)
+        return cls(session, label_output, proba_output)
 
     def _feeds(self, table: np.ndarray) -> dict[str, np.ndarray]:
         if self.single_tensor_:
-            return {self.input_names_[0]: np.ascontiguousarray(table, dtype=self.input_types_[0])}
+            return {self.input_names_[0]: np.asarray(table, dtype=self.input_types_[0])}
         return {
             name: table[:, i : i + 1].astype(kind) for i, (name, kind) in enumerate(zip(self.input_names_, self.input_types_))
         }
@@ -61,10 +72,17 @@ class OnnxRuntime:
         labels = np.asarray(results[0])
         if labels.ndim == 2 and labels.shape[1] == 1:
             labels = labels[:, 0]
-        probabilities = None
-        if len(results) > 1:
-            probabilities = _as_matrix(results[1])
+        probabilities = _as_matrix(results[1]) if len(results) > 1 else None
         return Outputs(labels=labels, probabilities=probabilities)
+
+
+def _outputs(session: ort.InferenceSession) -> tuple[str, str | None]:
+    """(label output, probability output) of a classifier, or (value output, None) of a regressor."""
+    outputs = session.get_outputs()
+    label = next((o.name for o in outputs if o.type in ("tensor(int64)", "tensor(string)")), None)
+    if label is None:
+        return outputs[0].name, None
+    return label, next((o.name for o in outputs if o.name != label), None)
 
 
 def _as_matrix(value: Any) -> np.ndarray:
@@ -74,64 +92,72 @@ def _as_matrix(value: Any) -> np.ndarray:
     return np.asarray(value)
 
 
-def _class_labels(path: Path) -> list[Any]:
-    """Class labels stored in the graph's ai.onnx.ml classifier node, if it has one."""
+def _graph_facts(path: Path) -> tuple[list[Any], dict[str, str]]:
+    """Class labels stored in the graph's ai.onnx.ml classifier node, and the metadata."""
     import onnx
 
     model = onnx.load(str(path), load_external_data=False)
+    metadata = {entry.key: entry.value for entry in model.metadata_props}
     for node in model.graph.node:
         for attribute in node.attribute:
             if attribute.name == "classlabels_strings":
-                return [s.decode() for s in attribute.strings]
+                return [s.decode() for s in attribute.strings], metadata
             if attribute.name in ("classlabels_int64s", "classlabels_ints"):
-                return list(attribute.ints)
-    return []
+                return list(attribute.ints), metadata
+    return [], metadata
 
 
-def load_onnx(spec: ModelSpec) -> LoadedModel:
-    path, meta = spec.path, spec.meta
-    try:
-        session = ort.InferenceSession(str(path), session_options(), providers=["CPUExecutionProvider"])
-    except Exception as error:  # onnxruntime raises its own untyped errors for bad files
-        raise ConfigError(f"{path} is not a model ONNX Runtime can load: {error}") from None
+def _read_inputs(path: Path, session: ort.InferenceSession, meta: Any) -> tuple[list[str], dict[str, FeatureKind]]:
     inputs = session.get_inputs()
     unsupported = [f"{i.name} ({i.type})" for i in inputs if i.type not in _NUMPY_TYPES]
     if unsupported:
         raise ConfigError(f"{path}: dockml cannot feed inputs {', '.join(unsupported)}")
-    kinds: dict[str, FeatureKind] = {}
-    if len(inputs) == 1:
-        width = inputs[0].shape[1] if len(inputs[0].shape) == 2 else None
-        if not isinstance(width, int):
-            if not meta.feature_names:
-                raise ConfigError(
-                    f"{path}: input '{inputs[0].name}' has no fixed width; list feature_names in its side file"
-                )
-            width = len(meta.feature_names)
-        names = positional_names(width, meta)
-        kinds = {name: _KINDS[inputs[0].type] for name in names}
-    else:
-        names = [i.name for i in inputs]
-        kinds = {i.name: _KINDS[i.type] for i in inputs}
+    if len(inputs) > 1:
+        return [i.name for i in inputs], {i.name: _KINDS[i.type] for i in inputs}
+    width = inputs[0].shape[1] if len(inputs[0].shape) == 2 else None
+    if not isinstance(width, int):
+        if not meta.feature_names:
+            raise ConfigError(f"{path}: input '{inputs[0].name}' has no fixed width; list feature_names in its side file")
+        width = len(meta.feature_names)
+    names = positional_names(width, meta)
+    return names, {name: _KINDS[inputs[0].type] for name in names}
 
-    outputs = session.get_outputs()
-    label_output = next((o.name for o in outputs if o.type in ("tensor(int64)", "tensor(string)")), None)
-    if label_output is not None:
-        proba_output = next((o.name for o in outputs if o.name != label_output), None)
-        raw_classes = _class_labels(path)
-        if not raw_classes and meta.class_names:
+
+def load_onnx(spec: ModelSpec, *, threads: int = 1) -> LoadedModel:
+    path, meta = spec.path, spec.meta
+    try:
+        onnx_session = session(str(path), threads)
+    except Exception as error:  # onnxruntime raises its own untyped errors for bad files
+        raise ConfigError(f"{path} is not a model ONNX Runtime can load: {str(error).splitlines()[0]}") from None
+    raw_classes, metadata = _graph_facts(path)
+    runtime = OnnxRuntime.from_session(onnx_session)
+    if SIGNATURE_KEY in metadata:
+        # Compiled by dockml: the original model's signature travels with the file.
+        stored = json.loads(metadata[SIGNATURE_KEY])
+        names = [f["name"] for f in stored["features"]]
+        if not stored.get("named", True):
+            renamed = positional_names(len(names), meta)
+            stored["features"] = [{**f, "name": name} for f, name in zip(stored["features"], renamed)]
+            names = renamed
+        kinds = {f["name"]: f["kind"] for f in stored["features"]}
+        categories = {f["name"]: tuple(f["categories"]) for f in stored["features"] if f["categories"]}
+        typical = {f["name"]: f["example"] for f in stored["features"] if f["kind"] != "string"}
+        task, raw_classes = stored["task"], stored["raw_classes"]
+    else:
+        names, kinds = _read_inputs(path, onnx_session, meta)
+        categories, typical = {}, {}
+        labelled = any(o.type in ("tensor(int64)", "tensor(string)") for o in onnx_session.get_outputs())
+        task = "classification" if labelled else "regression"
+        if task == "classification" and not raw_classes and meta.class_names:
             raw_classes = list(range(len(meta.class_names)))
-        task = "classification"
-    else:
-        label_output, proba_output, raw_classes, task = outputs[0].name, None, [], "regression"
-
     signature = build_signature(
-        names=names, kinds=kinds, categories={}, task=task, raw_classes=raw_classes, meta=meta
+        names=names, kinds=kinds, categories=categories, task=task, raw_classes=raw_classes, meta=meta, typical=typical
     )
-    runtime = OnnxRuntime(session, label_output, proba_output)
     info = {
         "format": "onnx",
         "onnxruntime_version": ort.__version__,
-        "inputs": [{"name": i.name, "type": i.type, "shape": i.shape} for i in inputs],
-        "probabilities": proba_output is not None,
+        "inputs": [{"name": i.name, "type": i.type, "shape": i.shape} for i in onnx_session.get_inputs()],
+        "probabilities": runtime.has_proba_,
+        "threads": threads,
     }
     return LoadedModel(runtime=runtime, signature=signature, info=info)

@@ -86,14 +86,18 @@ def _skops_sklearn_version(path: Path) -> str | None:
         return None
 
 
-def _load_pickle(path: Path, trust_pickle: bool) -> Any:
-    if not trust_pickle:
+def check_pickle_trust(path: Path, trust_pickle: bool) -> None:
+    if path.suffix.lower() in PICKLE_SUFFIXES and not trust_pickle:
         raise UnsafeModelFile(
             f"{path} is a pickle: loading it runs any code the file contains. Serve it only if you made it "
             "or trust who did, with --trust-pickle (or DOCKML_TRUST_PICKLE=1). Better, convert it once to a "
-            "safe format: python -c \"import joblib, skops.io; "
-            f"skops.io.dump(joblib.load('{path}'), '{path.with_suffix('.skops')}')\""
+            f"safe format: dockml convert {path} -o {path.with_suffix('.onnx')} --trust-pickle "
+            f"(or -o {path.with_suffix('.skops')})"
         )
+
+
+def _load_pickle(path: Path, trust_pickle: bool) -> Any:
+    check_pickle_trust(path, trust_pickle)
     import joblib
 
     return joblib.load(path)
@@ -153,15 +157,14 @@ def _trees(estimator: Any) -> list[Any]:
     return [member.tree_ for member in members if hasattr(member, "tree_")]
 
 
-def typical_values(estimator: Any, count: int) -> dict[int, float]:
-    """Example values inside the training range, for models that keep a trace of it: the median
-    split threshold of each feature of a tree model. Examples of 0.0 would be meaningless."""
+def split_thresholds(estimator: Any, count: int) -> dict[int, np.ndarray]:
+    """Every split threshold of each feature of a tree model: a trace of the training range."""
     thresholds: dict[int, list[float]] = {}
     for tree in _trees(estimator):
         for feature, threshold in zip(tree.feature.tolist(), tree.threshold.tolist()):
             if 0 <= feature < count:
                 thresholds.setdefault(feature, []).append(threshold)
-    return {feature: round(float(np.median(values)), 3) for feature, values in thresholds.items()}
+    return {feature: np.asarray(values) for feature, values in thresholds.items()}
 
 
 def load_sklearn(spec: ModelSpec, *, trust_pickle: bool) -> LoadedModel:
@@ -187,6 +190,7 @@ def load_sklearn(spec: ModelSpec, *, trust_pickle: bool) -> LoadedModel:
         raise ConfigError(f"{path} holds a {type(estimator).__name__}, not a fitted model with predict()")
 
     feature_names = getattr(estimator, "feature_names_in_", None)
+    names_from = "model" if feature_names is not None else "side file" if meta.feature_names else "position"
     if feature_names is not None:
         names = [str(n) for n in feature_names]
     elif hasattr(estimator, "n_features_in_"):
@@ -199,7 +203,7 @@ def load_sklearn(spec: ModelSpec, *, trust_pickle: bool) -> LoadedModel:
     categories = _string_categories(estimator, names)
     kinds: dict[str, FeatureKind] = {name: "string" for name in categories}
     is_classifier = hasattr(estimator, "classes_")
-    typical = typical_values(estimator, len(names))
+    thresholds = split_thresholds(estimator, len(names))
     signature = build_signature(
         names=names,
         kinds=kinds,
@@ -207,7 +211,8 @@ def load_sklearn(spec: ModelSpec, *, trust_pickle: bool) -> LoadedModel:
         task="classification" if is_classifier else "regression",
         raw_classes=list(estimator.classes_) if is_classifier else [],
         meta=meta,
-        typical={names[i]: value for i, value in typical.items()},
+        # Examples inside the training range, where the model keeps a trace of it (0.0 would be meaningless).
+        typical={names[i]: round(float(np.median(values)), 3) for i, values in thresholds.items()},
     )
     string_columns = {f.name for f in signature.features if f.kind == "string"}
     runtime = SklearnRuntime(
@@ -221,5 +226,7 @@ def load_sklearn(spec: ModelSpec, *, trust_pickle: bool) -> LoadedModel:
         "sklearn_version": sklearn.__version__,
         "saved_with_sklearn": saved_with,
         "probabilities": runtime.has_proba_,
+        "feature_names_from": names_from,
     }
-    return LoadedModel(runtime=runtime, signature=signature, info=info)
+    ranges = {names[i]: (float(v.min()), float(v.max())) for i, v in thresholds.items()}
+    return LoadedModel(runtime=runtime, signature=signature, info=info, ranges=ranges)
