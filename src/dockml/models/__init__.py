@@ -52,7 +52,7 @@ def load_model(
             cached = None
         if cached is not None and cached.is_file():
             loaded = load_onnx(replace(spec, path=cached), threads=threads)
-            return _compiled_info(loaded, spec, compiled_report(cached), cache="hit")
+            return _compiled_info(loaded, spec, compiled_report(loaded), cache="hit")
 
     original = load_sklearn(spec, trust_pickle=trust_pickle)
     if runtime == "sklearn":

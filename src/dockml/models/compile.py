@@ -18,14 +18,13 @@ from typing import Any
 
 from dockml import __version__
 from dockml.models.base import LoadedModel
+from dockml.models.onnx import SIGNATURE_KEY
 from dockml.models.parity import ParityReport, compare, sample_table
 from dockml.signature import Signature
 
 log = logging.getLogger("dockml.models")
 
-SIGNATURE_KEY = "dockml.signature"
 PARITY_KEY = "dockml.parity"
-SOURCE_KEY = "dockml.source_sha256"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,12 +129,11 @@ def write_atomically(path: Path, data: bytes) -> None:
     os.replace(file.name, path)
 
 
-def compiled_report(path: Path) -> dict[str, Any] | None:
-    """The parity report stored in a compiled file, if it has one."""
-    import onnx
+def compiled_report(loaded: LoadedModel) -> dict[str, Any] | None:
+    """The parity report stored in a compiled model, if it has one."""
+    from dockml.models.onnx import metadata
 
-    model = onnx.load(str(path), load_external_data=False)
-    values = {entry.key: entry.value for entry in model.metadata_props}
+    values = metadata(loaded.runtime.session_)  # type: ignore[attr-defined]
     return json.loads(values[PARITY_KEY]) if PARITY_KEY in values else None
 
 

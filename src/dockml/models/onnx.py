@@ -92,19 +92,26 @@ def _as_matrix(value: Any) -> np.ndarray:
     return np.asarray(value)
 
 
-def _graph_facts(path: Path) -> tuple[list[Any], dict[str, str]]:
-    """Class labels stored in the graph's ai.onnx.ml classifier node, and the metadata."""
-    import onnx
-
+def _graph_class_labels(path: Path) -> list[Any]:
+    """Class labels stored in the graph's ai.onnx.ml classifier node, if any. Needs the onnx
+    package, which served images leave out: models compiled by dockml carry their labels in
+    the metadata instead."""
+    try:
+        import onnx
+    except ImportError:
+        return []
     model = onnx.load(str(path), load_external_data=False)
-    metadata = {entry.key: entry.value for entry in model.metadata_props}
     for node in model.graph.node:
         for attribute in node.attribute:
             if attribute.name == "classlabels_strings":
-                return [s.decode() for s in attribute.strings], metadata
+                return [s.decode() for s in attribute.strings]
             if attribute.name in ("classlabels_int64s", "classlabels_ints"):
-                return list(attribute.ints), metadata
-    return [], metadata
+                return list(attribute.ints)
+    return []
+
+
+def metadata(onnx_session: ort.InferenceSession) -> dict[str, str]:
+    return dict(onnx_session.get_modelmeta().custom_metadata_map)
 
 
 def _read_inputs(path: Path, session: ort.InferenceSession, meta: Any) -> tuple[list[str], dict[str, FeatureKind]]:
@@ -129,11 +136,11 @@ def load_onnx(spec: ModelSpec, *, threads: int = 1) -> LoadedModel:
         onnx_session = session(str(path), threads)
     except Exception as error:  # onnxruntime raises its own untyped errors for bad files
         raise ConfigError(f"{path} is not a model ONNX Runtime can load: {str(error).splitlines()[0]}") from None
-    raw_classes, metadata = _graph_facts(path)
     runtime = OnnxRuntime.from_session(onnx_session)
-    if SIGNATURE_KEY in metadata:
+    stored_metadata = metadata(onnx_session)
+    if SIGNATURE_KEY in stored_metadata:
         # Compiled by dockml: the original model's signature travels with the file.
-        stored = json.loads(metadata[SIGNATURE_KEY])
+        stored = json.loads(stored_metadata[SIGNATURE_KEY])
         names = [f["name"] for f in stored["features"]]
         if not stored.get("named", True):
             renamed = positional_names(len(names), meta)
@@ -148,6 +155,7 @@ def load_onnx(spec: ModelSpec, *, threads: int = 1) -> LoadedModel:
         categories, typical = {}, {}
         labelled = any(o.type in ("tensor(int64)", "tensor(string)") for o in onnx_session.get_outputs())
         task = "classification" if labelled else "regression"
+        raw_classes = _graph_class_labels(path) if labelled else []
         if task == "classification" and not raw_classes and meta.class_names:
             raw_classes = list(range(len(meta.class_names)))
     signature = build_signature(
