@@ -93,3 +93,22 @@ def iris_pickle(folder: Path, name: str = "iris_tree.joblib") -> Path:
     path = folder / name
     joblib.dump(DecisionTreeClassifier(random_state=0).fit(data.data, data.target), path)
     return path
+
+
+def function_transformer_skops(folder: Path) -> Path:
+    """A pipeline with a custom FunctionTransformer: skl2onnx cannot convert it. Inputs below -1
+    make log1p give NaN, on which the classifier raises: a model that fails on valid-looking rows."""
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    rng = np.random.default_rng(2)
+    features = rng.normal(size=(100, 3))
+    model = make_pipeline(FunctionTransformer(np.log1p), LogisticRegression()).fit(
+        np.abs(features), (features[:, 0] > 0).astype(int)
+    )
+    path = folder / "custom.skops"
+    sio.dump(model, path)
+    (folder / "custom.dockml.toml").write_text('trusted_types = ["numpy.log1p"]\n')
+    return path

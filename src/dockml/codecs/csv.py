@@ -19,6 +19,21 @@ from dockml.signature import Signature
 MAX_REPORTED_ERRORS = 20
 
 
+def _numbered_rows(text: str) -> list[tuple[int, list[str]]]:
+    """(line number where the row starts, cells) for every non-blank row."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = []
+    line = 1
+    try:
+        for cells in reader:
+            if any(cell.strip() for cell in cells):
+                rows.append((line, cells))
+            line = reader.line_num + 1
+    except csv.Error as error:
+        raise MalformedInput(f"the CSV file cannot be parsed at line {line}: {error}") from None
+    return rows
+
+
 def decode_csv(data: bytes, signature: Signature, *, max_rows: int) -> np.ndarray:
     if not data.strip():
         raise MalformedInput("the CSV file is empty")
@@ -26,59 +41,54 @@ def decode_csv(data: bytes, signature: Signature, *, max_rows: int) -> np.ndarra
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise MalformedInput("the CSV file is not UTF-8 text") from None
-    try:
-        lines = [row for row in csv.reader(io.StringIO(text, newline="")) if any(cell.strip() for cell in row)]
-    except csv.Error as error:
-        raise MalformedInput(f"the CSV file cannot be parsed: {error}") from None
-    if not lines:
+    rows = _numbered_rows(text)
+    if not rows:
         raise MalformedInput("the CSV file has no rows")
-    header = [cell.strip() for cell in lines[0]]
-    names = set(signature.names)
-    if any(cell in names for cell in header):
+    header = [cell.strip() for cell in rows[0][1]]
+    if any(cell in set(signature.names) for cell in header):
         raise_if(check_names(signature, header))
         order = [header.index(name) for name in signature.names]
-        lines = lines[1:]
-        first_line = 2
+        width = len(header)
+        rows = rows[1:]
     else:
         order = list(range(len(signature.features)))
-        first_line = 1
-        if len(header) != len(order):
+        width = len(order)
+        if len(header) != width:
             raise_if(
                 [
                     FieldError(
                         "header",
                         f"the CSV has no header and {len(header)} columns; expected a header naming "
-                        f"{signature.expected()}, or {len(order)} columns in that order",
+                        f"{signature.expected()}, or {width} columns in that order",
                     )
                 ]
             )
-    if not lines:
+    if not rows:
         raise_if([FieldError("rows", "the CSV has a header but no data rows")])
-    if len(lines) > max_rows:
-        raise PayloadTooLarge(f"the CSV has {len(lines)} rows; at most {max_rows} are accepted per request")
-    return _parse_cells(lines, order, signature, first_line)
+    if len(rows) > max_rows:
+        raise PayloadTooLarge(f"the CSV has {len(rows)} rows; at most {max_rows} are accepted per request")
+    return _parse_cells(rows, order, width, signature)
 
 
-def _parse_cells(lines: list[list[str]], order: list[int], signature: Signature, first_line: int) -> np.ndarray:
-    width = max(order) + 1
+def _parse_cells(rows: list[tuple[int, list[str]]], order: list[int], width: int, signature: Signature) -> np.ndarray:
     errors: list[FieldError] = []
-    rows: list[list[Any]] = []
-    for offset, line in enumerate(lines):
-        where = f"line {first_line + offset}: "
-        if len(line) < width:
-            errors.append(FieldError(f"line {first_line + offset}", f"{where}expected {width} values, got {len(line)}"))
+    table: list[list[Any]] = []
+    for line, cells in rows:
+        where = f"line {line}: "
+        if len(cells) != width:
+            errors.append(FieldError(f"line {line}", f"{where}expected {width} values, got {len(cells)}"))
             continue
         row = []
         for feature, column in zip(signature.features, order):
-            value, message = parse_text(feature, line[column], where)
+            value, message = parse_text(feature, cells[column], where)
             if message:
                 errors.append(FieldError(feature.name, message))
             row.append(value)
-        rows.append(row)
+        table.append(row)
         if len(errors) >= MAX_REPORTED_ERRORS:
             break
     raise_if(errors)
-    return np.array(rows, dtype=table_dtype(signature))
+    return np.array(table, dtype=table_dtype(signature))
 
 
 def encode_csv(table: np.ndarray, signature: Signature, columns: dict[str, list[Any]]) -> str:

@@ -82,8 +82,11 @@ def decode_rows(rows: list[list[Any]], signature: Signature, many: bool | None =
             )
     raise_if(errors)
     if signature.all_numeric and {type(v) for row in rows for v in row} <= _NUMBERS:
-        table = np.array(rows, dtype=np.float64)
-        if np.isfinite(table).all():
+        try:
+            table = np.array(rows, dtype=np.float64)
+        except OverflowError:  # an integer beyond float64: the slow path names it
+            table = None
+        if table is not None and np.isfinite(table).all() and _whole(table, signature):
             return table
     # The slow path: find every bad value and say which it is.
     for index, row in enumerate(rows):
@@ -94,6 +97,11 @@ def decode_rows(rows: list[list[Any]], signature: Signature, many: bool | None =
                 errors.append(FieldError(feature.name, message))
     raise_if(errors)
     return np.array(rows, dtype=table_dtype(signature))
+
+
+def _whole(table: np.ndarray, signature: Signature) -> bool:
+    integers = [i for i, f in enumerate(signature.features) if f.kind == "integer"]
+    return not integers or bool(np.all(table[:, integers] == np.round(table[:, integers])))
 
 
 def _split(columns: Any, data: Any, signature: Signature) -> np.ndarray:

@@ -25,10 +25,14 @@ def check_json_value(feature: Feature, value: Any, where: str) -> str | None:
         return _check_category(feature, value, where)
     if type(value) not in (int, float):  # bool is an int subclass, and never a measurement
         return f"{where}feature '{feature.name}': expected a number, got {describe(value)}"
-    if kind == "integer" and isinstance(value, float) and not value.is_integer():
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        return f"{where}feature '{feature.name}': expected a finite number, got {describe(value)}"
+    if kind == "integer" and not number.is_integer():
         return f"{where}feature '{feature.name}': expected a whole number, got {value!r}"
-    if not math.isfinite(value) or abs(value) > 1.7976931348623157e308:
-        return f"{where}feature '{feature.name}': expected a finite number, got {value!r}"
     return None
 
 

@@ -116,22 +116,37 @@ def _string_categories(estimator: Any, names: list[str]) -> dict[str, tuple[Any,
 
 
 def _column_transformers(estimator: Any, names: list[str]) -> list[tuple[Any, list[str]]]:
-    """(transformer, the input columns it sees) for every branch of a ColumnTransformer."""
+    """(transformer, the input columns it sees) for the steps that see the raw input columns:
+    the branches of a ColumnTransformer, or the first steps of a pipeline, as long as each step
+    before them keeps the columns in place (an imputer, a scaler)."""
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
 
-    first = estimator
-    while isinstance(first, Pipeline):
-        first = first.steps[0][1]
-    if not isinstance(first, ColumnTransformer):
-        return [(first, names)] if hasattr(first, "categories_") else []
+    steps = [step for _, step in estimator.steps] if isinstance(estimator, Pipeline) else [estimator]
     branches = []
-    for _, transformer, columns in first.transformers_:
-        if isinstance(transformer, str):
-            continue
-        selected = np.arange(len(names))[columns] if not _are_names(columns) else columns
-        branches.append((transformer, [names[c] if isinstance(c, (int, np.integer)) else str(c) for c in selected]))
+    for step in steps:
+        if isinstance(step, Pipeline):
+            return branches + _column_transformers(step, names)
+        if isinstance(step, ColumnTransformer):
+            for _, transformer, columns in step.transformers_:
+                if isinstance(transformer, str):
+                    continue
+                selected = np.arange(len(names))[columns] if not _are_names(columns) else columns
+                picked = [names[c] if isinstance(c, (int, np.integer)) else str(c) for c in np.atleast_1d(selected)]
+                branches.append((transformer, picked))
+            return branches
+        if hasattr(step, "categories_"):
+            return branches + [(step, names)]
+        if not _keeps_columns(step, len(names)):
+            return branches
     return branches
+
+
+def _keeps_columns(step: Any, width: int) -> bool:
+    try:
+        return len(step.get_feature_names_out()) == width
+    except Exception:  # noqa: BLE001 - estimators without feature names out cannot be followed
+        return False
 
 
 def _are_names(columns: Any) -> bool:

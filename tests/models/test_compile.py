@@ -1,0 +1,137 @@
+"""Compiling scikit-learn models to ONNX Runtime: parity, fallback, cache and `dockml convert`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import trained
+from dockml.config import model_spec
+from dockml.models import load_model
+from dockml.models.compile import compile_sklearn
+from dockml.models.parity import compare, sample_table
+from dockml.models.sklearn import load_sklearn
+
+
+def _parity_on(path: Path, table: np.ndarray) -> None:
+    spec = model_spec(str(path))
+    original = load_sklearn(spec, trust_pickle=True)
+    compiled = load_model(spec, trust_pickle=True, runtime="onnx")
+    assert compiled.runtime.name == "onnx"
+    report = compare(original.runtime, compiled.runtime, table, original.signature.task)
+    assert report.passed, report.reason
+    assert report.label_mismatches == 0
+
+
+def test_iris_forest_compiles_with_identical_labels_on_the_whole_dataset(demo_models):
+    from sklearn.datasets import load_iris
+
+    _parity_on(demo_models["iris"], load_iris().data)
+
+
+def test_digits_forest_compiles_with_identical_labels_on_the_whole_dataset(demo_models):
+    from sklearn.datasets import load_digits
+
+    _parity_on(demo_models["digits"], load_digits().data)
+
+
+def test_regression_compiles_within_tolerance(tmp_path):
+    path = trained.regression_skops(tmp_path)
+    spec = model_spec(str(path))
+    table = sample_table(load_sklearn(spec, trust_pickle=False).signature, {})
+    _parity_on(path, table)
+
+
+def test_pipeline_with_scaling_and_one_hot_compiles(tmp_path):
+    path = trained.categorical_pipeline_skops(tmp_path)
+    frame, _ = trained.pipeline_frame(100)
+    _parity_on(path, frame[["age", "income", "city"]].to_numpy(dtype=object))
+    compiled = load_model(model_spec(str(path)), runtime="onnx")
+    city = compiled.signature.features[2]
+    assert (city.kind, city.categories) == ("string", ("lyon", "nice", "paris"))
+
+
+def test_model_skl2onnx_cannot_convert_falls_back_to_sklearn_with_the_reason(tmp_path, caplog):
+    path = trained.function_transformer_skops(tmp_path)
+    loaded = load_model(model_spec(str(path)), runtime="auto")
+    assert loaded.runtime.name == "sklearn"
+    assert loaded.info["onnx"]["compiled"] is False
+    assert "FunctionTransformer" in loaded.info["onnx"]["reason"]
+    assert "served by scikit-learn" in caplog.text
+
+
+def test_runtime_onnx_refuses_a_model_that_does_not_compile(tmp_path):
+    from dockml.errors import ConfigError
+
+    path = trained.function_transformer_skops(tmp_path)
+    with pytest.raises(ConfigError, match="cannot be served by ONNX Runtime"):
+        load_model(model_spec(str(path)), runtime="onnx")
+
+
+def test_compiled_model_is_cached_by_the_source_sha256(tmp_path):
+    path = trained.regression_skops(tmp_path)
+    cache = tmp_path / "cache"
+    first = load_model(model_spec(str(path)), runtime="auto", cache_dir=cache)
+    second = load_model(model_spec(str(path)), runtime="auto", cache_dir=cache)
+    assert first.info["onnx"]["cache"] == "miss"
+    assert second.info["onnx"]["cache"] == "hit"
+    assert second.info["onnx"]["parity"]["passed"] is True
+    assert len(list(cache.glob("*.onnx"))) == 1
+
+
+def test_parity_report_counts_differing_labels(demo_models):
+    """The check can fail: iris compared with a model trained on shuffled labels."""
+    from sklearn.datasets import load_iris
+    from sklearn.tree import DecisionTreeClassifier
+
+    from dockml.models.sklearn import SklearnRuntime
+
+    data = load_iris()
+    honest = SklearnRuntime(DecisionTreeClassifier(random_state=0).fit(data.data, data.target), None, set())
+    shuffled = np.random.default_rng(0).permutation(data.target)
+    liar = SklearnRuntime(DecisionTreeClassifier(random_state=0).fit(data.data, shuffled), None, set())
+    report = compare(honest, liar, data.data, "classification")
+    assert not report.passed
+    assert report.label_mismatches > 50
+
+
+def test_convert_writes_an_onnx_file_that_serves_without_the_original(tmp_path):
+    source = trained.iris_pickle(tmp_path)
+    (tmp_path / "iris_tree.dockml.toml").write_text('class_names = ["setosa", "versicolor", "virginica"]\n')
+    output = tmp_path / "out" / "iris.onnx"
+    result = subprocess.run(
+        [sys.executable, "-m", "dockml", "convert", str(source), "-o", str(output), "--trust-pickle"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "0 labels differ" in result.stdout
+    assert (tmp_path / "out" / "iris.dockml.toml").is_file()
+    loaded = load_model(model_spec(str(output)))
+    assert loaded.runtime.name == "onnx"
+    assert loaded.signature.classes == ("setosa", "versicolor", "virginica")
+    assert loaded.signature.names == ("x0", "x1", "x2", "x3")
+
+
+def test_convert_refuses_a_pickle_without_trust(tmp_path):
+    source = trained.iris_pickle(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "dockml", "convert", str(source), "-o", str(tmp_path / "x.onnx")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2
+    assert "--trust-pickle" in result.stderr
+    assert not (tmp_path / "x.onnx").exists()
+
+
+def test_convert_to_skops_says_which_types_to_trust(tmp_path):
+    source = trained.iris_pickle(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "dockml", "convert", str(source), "-o", str(tmp_path / "tree.skops"), "--trust-pickle"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert 'trusted_types = ["sklearn.tree._tree.Tree"]' in result.stdout
