@@ -32,10 +32,16 @@ class ModelService:
     policy: BatchingPolicy = field(default_factory=BatchingPolicy)
     encoder: PredictionEncoder = field(init=False)
     batcher: Batcher = field(init=False)
+    predictions: Any = field(init=False)
+    batch_rows: Any = field(init=False)
+    batch_requests: Any = field(init=False)
     warmed: bool = False
 
     def __post_init__(self) -> None:
         self.encoder = PredictionEncoder(self.loaded.signature)
+        self.predictions = metrics.PREDICTIONS.labels(self.name)
+        self.batch_rows = metrics.BATCH_ROWS.labels(self.name)
+        self.batch_requests = metrics.BATCH_REQUESTS.labels(self.name)
         self.batcher = Batcher(
             self._run,
             self.policy,
@@ -45,8 +51,9 @@ class ModelService:
         )
 
     def _count_batch(self, rows: int, requests: int) -> None:
-        metrics.BATCH_ROWS.labels(self.name).observe(rows)
-        metrics.BATCH_REQUESTS.labels(self.name).observe(requests)
+        self.predictions.inc(rows)
+        self.batch_rows.observe(rows)
+        self.batch_requests.observe(requests)
 
     @property
     def name(self) -> str:

@@ -6,6 +6,7 @@ The signature drives validation, the OpenAPI document, its examples and the erro
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 from dockml.config import ImageSpec, ModelMeta
@@ -33,7 +34,7 @@ class Feature:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Signature:
     features: tuple[Feature, ...]
     task: Task
@@ -43,11 +44,20 @@ class Signature:
     raw_classes: tuple[Any, ...] = ()
     """Class labels as the model outputs them, in the order of its probability columns."""
 
-    @property
+    # Cached: the request path asks for these on every call.
+    @cached_property
     def names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.features)
 
-    @property
+    @cached_property
+    def name_set(self) -> frozenset[str]:
+        return frozenset(self.names)
+
+    @cached_property
+    def integer_columns(self) -> list[int]:
+        return [i for i, f in enumerate(self.features) if f.kind == "integer"]
+
+    @cached_property
     def all_numeric(self) -> bool:
         return all(f.kind != "string" for f in self.features)
 

@@ -60,14 +60,14 @@ def _rows_or_records(items: Any, signature: Signature, where: str) -> np.ndarray
 
 def decode_records(records: list[dict[str, Any]], signature: Signature) -> np.ndarray:
     names = signature.names
-    wanted = set(names)
+    wanted = signature.name_set
     errors: list[FieldError] = []
     many = len(records) > 1
     for index, record in enumerate(records):
         if record.keys() != wanted:
             errors += check_names(signature, record, f"record {index}: " if many else "")
     raise_if(errors)
-    return decode_rows([[record[name] for name in names] for record in records], signature, many)
+    return _typed_table([[record[name] for name in names] for record in records], signature, many)
 
 
 def decode_rows(rows: list[list[Any]], signature: Signature, many: bool | None = None) -> np.ndarray:
@@ -81,6 +81,12 @@ def decode_rows(rows: list[list[Any]], signature: Signature, many: bool | None =
                 FieldError(f"row {index}", f"{where}expected {width} values ({signature.expected()}), got {len(row)}")
             )
     raise_if(errors)
+    return _typed_table(rows, signature, many)
+
+
+def _typed_table(rows: list[list[Any]], signature: Signature, many: bool) -> np.ndarray:
+    """Rows of the right width -> the table, or InvalidInput naming every bad value."""
+    errors: list[FieldError] = []
     if signature.all_numeric and {type(v) for row in rows for v in row} <= _NUMBERS:
         try:
             table = np.array(rows, dtype=np.float64)
@@ -100,7 +106,7 @@ def decode_rows(rows: list[list[Any]], signature: Signature, many: bool | None =
 
 
 def _whole(table: np.ndarray, signature: Signature) -> bool:
-    integers = [i for i, f in enumerate(signature.features) if f.kind == "integer"]
+    integers = signature.integer_columns
     return not integers or bool(np.all(table[:, integers] == np.round(table[:, integers])))
 
 

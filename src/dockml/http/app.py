@@ -13,12 +13,14 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
 
 from dockml.config import Settings
 from dockml.errors import DockmlError, NotReady
 from dockml import metrics
 from dockml.http.metrics import RequestMetrics
 from dockml.http.docs import docs_routes
+from dockml.http.fastpath import FastPredict
 from dockml.http.limits import BodyLimit
 from dockml.http.openapi import build_openapi
 from dockml.http.problems import on_dockml_error, on_http_error, on_unexpected_error
@@ -65,13 +67,13 @@ def _service_routes(registry: Registry, openapi: bytes) -> list[BaseRoute]:
     ]
 
 
-def create_app(registry: Registry, settings: Settings) -> Starlette:
+def create_app(registry: Registry, settings: Settings) -> ASGIApp:
     """The ASGI app serving every model in ``registry``."""
     routes: list[BaseRoute] = []
     for route in ROUTES:
-        default = registry.default_for(route)
-        if default is not None:
-            routes += [r for r in model_routes(default, settings, "") if r.path == f"/{route}"]
+        first = registry.default_for(route)
+        if first is not None:
+            routes += [r for r in model_routes(first, settings, "") if r.path == f"/{route}"]
     for service in registry:
         routes += model_routes(service, settings, f"/models/{service.name}")
     openapi = orjson.dumps(build_openapi(registry))
@@ -84,7 +86,11 @@ def create_app(registry: Registry, settings: Settings) -> Starlette:
         registry.warm_up()
         yield
 
-    return Starlette(
+    predict_paths = {f"/models/{service.name}/predict": service for service in registry}
+    default = registry.default_for("predict")
+    if default is not None:
+        predict_paths["/predict"] = default
+    app = Starlette(
         routes=routes,
         middleware=[Middleware(RequestMetrics), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
         exception_handlers={
@@ -94,3 +100,4 @@ def create_app(registry: Registry, settings: Settings) -> Starlette:
         },
         lifespan=lifespan,
     )
+    return FastPredict(app, predict_paths, settings.max_body_bytes)

@@ -33,15 +33,16 @@ class BodyLimit:
         async def limited_receive() -> Message:
             nonlocal received
             if "dockml.too_large" in scope:
-                raise PayloadTooLarge(self._message())
+                raise too_large(limit)
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise PayloadTooLarge(self._message())
+                    raise too_large(limit)
             return message
 
         await self.app(scope, limited_receive, send)
 
-    def _message(self) -> str:
-        return f"the request body is larger than the limit of {self.max_bytes} bytes (max_body_bytes)"
+
+def too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"the request body is larger than the limit of {limit} bytes (max_body_bytes)")

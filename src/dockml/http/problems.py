@@ -19,9 +19,7 @@ PROBLEM_TYPE_BASE = "https://dockml.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
 
 
-def problem(
-    status: int, detail: str, errors: list[FieldError] | None = None, headers: dict[str, str] | None = None
-) -> Response:
+def problem_body(status: int, detail: str, errors: list[FieldError] | None = None) -> bytes:
     phrase = HTTPStatus(status).phrase
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + phrase.lower().replace(" ", "-"),
@@ -31,7 +29,13 @@ def problem(
     }
     if errors:
         body["errors"] = [error.to_dict() for error in errors]
-    return Response(orjson.dumps(body), status_code=status, media_type=MEDIA_TYPE, headers=headers)
+    return orjson.dumps(body)
+
+
+def problem(
+    status: int, detail: str, errors: list[FieldError] | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(problem_body(status, detail, errors), status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
 async def on_dockml_error(request: Request, error: Exception) -> Response:

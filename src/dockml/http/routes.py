@@ -1,8 +1,6 @@
-"""The prediction routes of one model: GET/POST /predict, POST /predict_file, POST /predict_image."""
+"""The upload routes of one model: POST /predict_file (CSV) and POST /predict_image."""
 
 from __future__ import annotations
-
-from collections.abc import Awaitable, Callable
 
 import numpy as np
 import orjson
@@ -13,53 +11,20 @@ from starlette.routing import Route
 
 from dockml.codecs.csv import decode_csv, encode_csv
 from dockml.codecs.image import decode_image
-from dockml.codecs.records import decode_json, decode_query
 from dockml.config import Settings
-from dockml.errors import FieldError, InvalidInput, MalformedInput, UnsupportedMediaType
-from dockml.metrics import PREDICTIONS
+from dockml.errors import FieldError, InvalidInput, UnsupportedMediaType
+from dockml.http.fastpath import parse_proba
 from dockml.service import ModelService
 
-Endpoint = Callable[[Request], Awaitable[Response]]
 MAX_FORM_PARTS = 16
-_TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no", ""}
 
 
 def json_response(body: object, status: int = 200) -> Response:
     return Response(orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), status_code=status, media_type="application/json")
 
 
-def wants_proba(request: Request, service: ModelService) -> bool:
-    raw = request.query_params.get("proba")
-    if raw is None:
-        return False
-    value = raw.strip().lower()
-    if value in _TRUE or value in _FALSE:
-        proba = value in _TRUE
-    else:
-        raise InvalidInput(f"query parameter 'proba': expected true or false, got {raw!r}", [FieldError("proba", "expected true or false")])
-    if proba and service.loaded.info.get("probabilities") is False:
-        raise InvalidInput(f"model '{service.name}' does not give class probabilities", [FieldError("proba", "not available")])
-    return proba
-
-
 def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-
-
-async def _json_body(request: Request) -> object:
-    media_type = _media_type(request)
-    if media_type != "application/json" and not media_type.endswith("+json"):
-        raise UnsupportedMediaType(
-            f"send the rows as JSON with Content-Type: application/json (got {media_type or 'none'}); "
-            "upload CSV files to predict_file"
-        )
-    body = await request.body()
-    if not body.strip():
-        raise MalformedInput("the request body is empty; send JSON rows")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise MalformedInput(f"the body is not valid JSON: {error}") from None
 
 
 async def _upload(request: Request, what: str) -> bytes:
@@ -81,7 +46,8 @@ def _wants_csv(request: Request) -> bool:
 
 
 def model_routes(service: ModelService, settings: Settings, prefix: str) -> list[Route]:
-    """The routes of one model under ``prefix`` ("" for the root, or "/models/NAME")."""
+    """The upload routes of one model under ``prefix`` ("" for the root, or "/models/NAME").
+    ``predict`` itself is answered by the fast path (fastpath.py)."""
     signature = service.signature
     encoder = service.encoder
     name = service.name
@@ -91,23 +57,13 @@ def model_routes(service: ModelService, settings: Settings, prefix: str) -> list
 
     async def answer(table: np.ndarray, proba: bool) -> Response:
         outputs = await service.predict(table)
-        PREDICTIONS.labels(name).inc(len(table))
         return json_response(encoder.to_json(outputs, proba=proba))
-
-    async def predict(request: Request) -> Response:
-        label(request, "predict")
-        proba = wants_proba(request, service)
-        if request.method == "GET":
-            params = [(k, v) for k, v in request.query_params.multi_items() if not (k == "proba" and k not in signature.names)]
-            return await answer(decode_query(params, signature), proba)
-        return await answer(decode_json(await _json_body(request), signature), proba)
 
     async def predict_file(request: Request) -> Response:
         label(request, "predict_file")
-        proba = wants_proba(request, service)
+        proba = parse_proba(request.query_params.get("proba"), service)
         table = decode_csv(await _upload(request, "CSV file"), signature, max_rows=settings.max_csv_rows)
         outputs = await service.predict(table)
-        PREDICTIONS.labels(name).inc(len(table))
         if _wants_csv(request):
             text = encode_csv(table, signature, encoder.to_columns(outputs, proba=proba))
             return Response(text, media_type="text/csv; charset=utf-8")
@@ -115,15 +71,12 @@ def model_routes(service: ModelService, settings: Settings, prefix: str) -> list
 
     async def predict_image(request: Request) -> Response:
         label(request, "predict_image")
-        proba = wants_proba(request, service)
+        proba = parse_proba(request.query_params.get("proba"), service)
         assert signature.image is not None
         table = decode_image(await _upload(request, "image"), signature.image, max_pixels=settings.max_image_pixels)
         return await answer(table, proba)
 
-    routes = [
-        Route(f"{prefix}/predict", predict, methods=["GET", "POST"]),
-        Route(f"{prefix}/predict_file", predict_file, methods=["POST"]),
-    ]
+    routes = [Route(f"{prefix}/predict_file", predict_file, methods=["POST"])]
     if signature.image is not None:
         routes.append(Route(f"{prefix}/predict_image", predict_image, methods=["POST"]))
     return routes

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -48,7 +49,7 @@ def load_model(
     if runtime != "sklearn" and cache_dir is not None:
         try:
             cached = cache_path(cache_dir, file_sha256(spec.path))
-        except ImportError:
+        except importlib.metadata.PackageNotFoundError:  # no converter installed: nothing cached
             cached = None
         if cached is not None and cached.is_file():
             loaded = load_onnx(replace(spec, path=cached), threads=threads)

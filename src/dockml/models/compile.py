@@ -8,6 +8,7 @@ source file's sha256, so a restart does not convert again.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import logging
 import os
@@ -117,9 +118,10 @@ def _set_metadata(model: Any, values: dict[str, str]) -> None:
 
 
 def cache_path(cache_dir: Path, source_sha256: str) -> Path:
-    import skl2onnx
-
-    return cache_dir / f"{source_sha256}-dockml{__version__}-skl2onnx{skl2onnx.__version__}.onnx"
+    # The version from the package metadata: importing skl2onnx would pull in scikit-learn,
+    # which a start from the cache should not pay for.
+    converter = importlib.metadata.version("skl2onnx")
+    return cache_dir / f"{source_sha256}-dockml{__version__}-skl2onnx{converter}.onnx"
 
 
 def write_atomically(path: Path, data: bytes) -> None:

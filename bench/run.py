@@ -1,0 +1,762 @@
+"""Benchmark dockml against a trivial Starlette app and a naive scikit-learn server, measured in
+the same run on the same machine, and check the targets.
+
+    python bench/run.py [--duration 10] [--workers 2] [--out bench/results.md]
+
+Each server runs alone on a free 127.0.0.1 port and is stopped before the next one starts;
+load comes from wrk. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import datetime
+import http.client
+import json
+import os
+import platform
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+HOST = "127.0.0.1"
+BENCH_DIR = Path(__file__).resolve().parent
+ROW = {"s_length": 5.1, "s_width": 3.5, "p_length": 1.4, "p_width": 0.2}
+GET_TARGET = "/predict?" + "&".join(f"{name}={value}" for name, value in ROW.items())
+EXPECTED = {"predictions": ["setosa"]}
+IRIS_CLASSES = {"setosa", "versicolor", "virginica"}
+BATCH_ROWS = 1000
+READY_TIMEOUT_S = 120.0
+STOP_TIMEOUT_S = 15.0
+WRK_GRACE_S = 15.0  # wrk's own start-up and shutdown, beyond --duration
+WRK_TIMEOUT_S = 10  # wrk's default of 2 s would drop the naive server's slow answers from its latencies
+SERVERS = ("dockml", "reference", "naive")
+CPU_SCENARIO = "post_c64"
+
+# wrk calls `done` once, in its main thread, with the statistics of every thread merged.
+# Latencies are in microseconds; status errors are responses with a status of 400 or more.
+LUA_DONE = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '\\nBENCH_RESULT {"requests": %d, "duration_us": %d, "p50_us": %.1f, "p99_us": %.1f, '
+    .. '"errors": {"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+class BenchError(Exception):
+    """A failure with a message for the user: the server it concerns is left out of the table."""
+
+
+class TimeLimit(BenchError):
+    """The run's time budget is spent: the whole run stops."""
+
+
+class Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def require(self, seconds: float) -> None:
+        if time.monotonic() + seconds > self.end:
+            raise TimeLimit(f"the time limit of {self.seconds:.0f} s would be exceeded; "
+                            "raise --time-limit or lower --duration")
+
+    def remaining(self) -> float:
+        return max(0.0, self.end - time.monotonic())
+
+
+# --- what is measured -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    key: str
+    label: str
+    method: str
+    target: str
+    body: bytes | None
+    threads: int
+    connections: int
+    rows: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSpec:
+    key: str
+    argv: list[str]  # --host and --port are appended
+    ready_path: str
+    scenarios: list[Scenario]
+    models_path: str | None = None  # where the server describes the models it runs
+
+
+def single_row_scenarios() -> list[Scenario]:
+    body = json.dumps(ROW).encode()
+    return [
+        Scenario("get_c1", "GET 1 row, c1", "GET", GET_TARGET, None, 1, 1),
+        Scenario("get_c64", "GET 1 row, c64", "GET", GET_TARGET, None, 2, 64),
+        Scenario("post_c1", "POST 1 row, c1", "POST", "/predict", body, 1, 1),
+        Scenario("post_c64", "POST 1 row, c64", "POST", "/predict", body, 2, 64),
+    ]
+
+
+def batch_scenario() -> Scenario:
+    import numpy as np
+    from sklearn.datasets import load_iris
+
+    # Rows drawn from the dataset, so a cache or a constant-folding shortcut cannot flatter the result.
+    data = load_iris().data
+    picks = np.random.default_rng(0).integers(0, len(data), BATCH_ROWS)
+    body = json.dumps({"instances": data[picks].tolist()}).encode()
+    return Scenario("rows1000_c4", f"POST {BATCH_ROWS} rows, c4", "POST", "/predict", body, 2, 4, BATCH_ROWS)
+
+
+def server_specs(iris: Path, workers: int) -> list[ServerSpec]:
+    singles, batch = single_row_scenarios(), batch_scenario()
+    dockml = [sys.executable, "-m", "dockml", "serve", str(iris), "--workers", str(workers)]
+    reference = [
+        sys.executable, "-m", "uvicorn", "reference_app:app", "--app-dir", str(BENCH_DIR),
+        "--workers", str(workers), "--loop", "uvloop", "--http", "httptools",
+        "--no-access-log", "--log-level", "warning",
+    ]
+    return [
+        ServerSpec("dockml", dockml, "/health/ready", singles + [batch], "/models"),
+        ServerSpec("reference", reference, "/", singles),
+        ServerSpec("naive", dockml + ["--runtime", "sklearn", "--batch-max-rows", "1"], "/health/ready",
+                   singles + [batch], "/models"),
+    ]
+
+
+def naive_flags_missing() -> list[str]:
+    completed = subprocess.run(
+        [sys.executable, "-m", "dockml", "serve", "--help"], capture_output=True, text=True, timeout=60
+    )
+    return [flag for flag in ("--runtime", "--batch-max-rows") if flag not in completed.stdout]
+
+
+# --- servers ----------------------------------------------------------------------------------
+
+_RUNNING: set[subprocess.Popen[bytes]] = set()
+
+
+@dataclass(frozen=True, slots=True)
+class Running:
+    pid: int
+    port: int
+    ready_s: float
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    text = path.read_text(errors="replace").splitlines()[-lines:]
+    return "\n".join("    " + line for line in text) or "    (the server printed nothing)"
+
+
+@contextmanager
+def serving(spec: ServerSpec, deadline: Deadline, logs: Path) -> Iterator[Running]:
+    """Start the server, wait until it answers its readiness path, and always stop it."""
+    port = free_port()
+    log_path = logs / f"{spec.key}-{port}.log"
+    with log_path.open("wb") as log:
+        started = time.perf_counter()
+        # A session of its own, so that uvicorn's workers can be killed with their supervisor.
+        process = subprocess.Popen(
+            [*spec.argv, "--host", HOST, "--port", str(port)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        _RUNNING.add(process)
+        try:
+            timeout_s = min(READY_TIMEOUT_S, deadline.remaining())
+            ready_s = wait_ready(process, port, spec.ready_path, started, timeout_s, log_path)
+            yield Running(process.pid, port, ready_s)
+        finally:
+            stop(process)
+
+
+def wait_ready(
+    process: subprocess.Popen[bytes], port: int, path: str, started: float, timeout_s: float, log: Path
+) -> float:
+    while time.perf_counter() - started < timeout_s:
+        if process.poll() is not None:
+            raise BenchError(f"the server exited with code {process.returncode} before it was ready:\n{log_tail(log)}")
+        with suppress(OSError, http.client.HTTPException):
+            if request(port, "GET", path, timeout_s=2.0)[0] == 200:
+                return time.perf_counter() - started
+        time.sleep(0.01)
+    raise BenchError(f"the server was not ready after {timeout_s:.0f} s:\n{log_tail(log)}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    _RUNNING.discard(process)
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(STOP_TIMEOUT_S)
+            return
+        except subprocess.TimeoutExpired:
+            print(f"  server {process.pid} ignored SIGTERM for {STOP_TIMEOUT_S:.0f} s; killing its process group")
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def stop_all() -> None:
+    for process in list(_RUNNING):
+        stop(process)
+
+
+# --- HTTP checks ------------------------------------------------------------------------------
+
+
+def request(
+    port: int, method: str, target: str, body: bytes | None = None, timeout_s: float = 10.0
+) -> tuple[int, bytes]:
+    # http.client rather than urllib: no proxy from the environment can get between us and 127.0.0.1.
+    connection = http.client.HTTPConnection(HOST, port, timeout=timeout_s)
+    try:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        connection.request(method, target, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def answer_is_right(body: bytes, rows: int) -> bool:
+    try:
+        answer: object = json.loads(body)
+    except ValueError:
+        return False
+    if rows == 1:
+        return answer == EXPECTED
+    predictions = answer.get("predictions") if isinstance(answer, dict) else None
+    return isinstance(predictions, list) and len(predictions) == rows and set(predictions) <= IRIS_CLASSES
+
+
+def served_models(port: int, path: str | None) -> str:
+    """What the server says it runs, so that the report shows which runtime was measured."""
+    if path is None:
+        return "no model"
+    try:
+        models = json.loads(request(port, "GET", path)[1])["models"]
+        return "; ".join(f"{m['name']}: runtime {m.get('runtime', '?')}, batching {json.dumps(m.get('batching'))}"
+                         for m in models)
+    except (OSError, http.client.HTTPException, ValueError, LookupError, TypeError) as error:
+        return f"unknown ({error!r})"
+
+
+def verify(port: int, scenario: Scenario) -> None:
+    """One request before the load, so that a server answering errors is never benchmarked."""
+    status, body = request(port, scenario.method, scenario.target, scenario.body)
+    if status != 200 or not answer_is_right(body, scenario.rows):
+        raise BenchError(f"{scenario.method} {scenario.target[:60]} answered {status}: {body[:300]!r}")
+
+
+# --- wrk --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WrkResult:
+    requests: int
+    duration_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.duration_s
+
+
+def lua_long_string(text: str) -> str:
+    level = 0
+    while f"]{'=' * level}]" in text:
+        level += 1
+    return f"[{'=' * level}[{text}]{'=' * level}]"
+
+
+def lua_script(scenario: Scenario) -> str:
+    lines = [f'wrk.method = "{scenario.method}"']
+    if scenario.body is not None:
+        lines += [f"wrk.body = {lua_long_string(scenario.body.decode())}",
+                  'wrk.headers["Content-Type"] = "application/json"']
+    return "\n".join(lines) + "\n" + LUA_DONE
+
+
+def parse_wrk(output: str) -> WrkResult:
+    line = next((line for line in output.splitlines() if line.startswith("BENCH_RESULT ")), None)
+    if line is None:
+        raise BenchError(f"wrk printed no result:\n{output[-1500:]}")
+    data = json.loads(line.removeprefix("BENCH_RESULT "))
+    return WrkResult(
+        requests=data["requests"],
+        duration_s=data["duration_us"] / 1e6,
+        p50_ms=data["p50_us"] / 1e3,
+        p99_ms=data["p99_us"] / 1e3,
+        errors=sum(data["errors"].values()),
+    )
+
+
+def run_wrk(port: int, scenario: Scenario, duration_s: int, scripts: Path, deadline: Deadline) -> WrkResult:
+    script = scripts / f"{scenario.key}.lua"
+    script.write_text(lua_script(scenario))
+    argv = [
+        "wrk", f"-t{scenario.threads}", f"-c{scenario.connections}", f"-d{duration_s}s",
+        f"--timeout={WRK_TIMEOUT_S}s", "--latency", "-s", str(script), f"http://{HOST}:{port}{scenario.target}",
+    ]
+    timeout_s = duration_s + WRK_GRACE_S
+    deadline.require(timeout_s)
+    completed = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s)
+    if completed.returncode != 0:
+        raise BenchError(f"wrk failed with code {completed.returncode}: {completed.stderr.strip()[-1500:]}")
+    return parse_wrk(completed.stdout)
+
+
+# --- processes: memory and CPU, from /proc ----------------------------------------------------
+
+
+def proc_stat(pid: int) -> list[str]:
+    # The fields after the command name, which may itself hold spaces and parentheses; [0] is field 3.
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with suppress(OSError, IndexError):
+                if int(proc_stat(int(entry.name))[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def worker_pids(pid: int) -> list[int]:
+    """uvicorn's supervisor spawns one child per worker, and multiprocessing adds a resource
+    tracker; with one worker the server process is the worker."""
+    workers = []
+    for child in children(pid):
+        with suppress(OSError):
+            if b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes():
+                workers.append(child)
+    return workers or [pid]
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = proc_stat(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_bytes(pid: int) -> int:
+    return int(proc_stat(pid)[21]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def private_bytes(pid: int) -> tuple[int, int] | None:
+    """USS and PSS: what the worker alone holds, and its share of what it holds with others
+    (forked workers share the models they inherit, which RSS counts in full for each)."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    info = psutil.Process(pid).memory_full_info()
+    return int(info.uss), int(info.pss)
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    rss_mb: float
+    uss_mb: float | None
+    pss_mb: float | None
+
+
+def measure_memory(pids: Sequence[int]) -> Memory:
+    def mean_mb(values: Sequence[int]) -> float:
+        return sum(values) / len(values) / 2**20
+
+    private = [private_bytes(pid) for pid in pids]
+    if any(p is None for p in private):
+        return Memory(mean_mb([rss_bytes(pid) for pid in pids]), None, None)
+    uss, pss = zip(*(p for p in private if p is not None), strict=True)
+    return Memory(mean_mb([rss_bytes(pid) for pid in pids]), mean_mb(uss), mean_mb(pss))
+
+
+@dataclass(frozen=True, slots=True)
+class CpuSplit:
+    shares: list[float]  # each worker's part of the CPU time the workers used
+    cores: float  # CPU seconds used per second of wall time, all workers together
+
+
+def cpu_split(before: dict[int, float], after: dict[int, float], wall_s: float) -> CpuSplit:
+    used = [after[pid] - before[pid] for pid in before if pid in after]
+    total = sum(used) or 1e-9
+    return CpuSplit([u / total for u in used], sum(used) / wall_s)
+
+
+# --- one server -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ServerResult:
+    command: str
+    models: str
+    runs: dict[str, WrkResult]
+    ready_s: float
+    memory: Memory
+    cpu: CpuSplit | None
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    duration_s: int
+    deadline: Deadline
+    workdir: Path
+
+
+def describe_run(key: str, scenario: Scenario, result: WrkResult) -> str:
+    return (f"  {key}: {scenario.label}: {result.per_second:,.0f} req/s, p50 {result.p50_ms:.3f} ms, "
+            f"p99 {result.p99_ms:.3f} ms, {result.errors} errors")
+
+
+def load(spec: ServerSpec, server: Running, budget: Budget) -> tuple[dict[str, WrkResult], CpuSplit | None]:
+    runs: dict[str, WrkResult] = {}
+    cpu = None
+    for scenario in spec.scenarios:
+        workers = worker_pids(server.pid) if scenario.key == CPU_SCENARIO else []
+        before, started = {pid: cpu_seconds(pid) for pid in workers}, time.perf_counter()
+        runs[scenario.key] = run_wrk(server.port, scenario, budget.duration_s, budget.workdir, budget.deadline)
+        if workers:
+            after = {pid: cpu_seconds(pid) for pid in workers}
+            cpu = cpu_split(before, after, time.perf_counter() - started)
+        print(describe_run(spec.key, scenario, runs[scenario.key]), flush=True)
+    return runs, cpu
+
+
+def bench_server(spec: ServerSpec, budget: Budget) -> ServerResult:
+    print(f"{spec.key}: starting: {shlex.join(spec.argv)}", flush=True)
+    with serving(spec, budget.deadline, budget.workdir) as server:
+        print(f"  {spec.key}: ready in {server.ready_s:.2f} s on port {server.port}", flush=True)
+        for scenario in spec.scenarios:
+            verify(server.port, scenario)
+        models = served_models(server.port, spec.models_path)
+        print(f"  {spec.key}: {models}", flush=True)
+        runs, cpu = load(spec, server, budget)
+        memory = measure_memory(worker_pids(server.pid))
+    return ServerResult(shlex.join(spec.argv), models, runs, server.ready_s, memory, cpu)
+
+
+def warm_start_seconds(spec: ServerSpec, budget: Budget) -> float:
+    """Start to ready once more: the model files and Python's caches are warm by now."""
+    with serving(spec, budget.deadline, budget.workdir) as server:
+        print(f"  {spec.key}: second start ready in {server.ready_s:.3f} s", flush=True)
+        return server.ready_s
+
+
+# --- report -----------------------------------------------------------------------------------
+
+Results = dict[str, ServerResult | None]
+
+
+def run_of(results: Results, server: str, key: str) -> WrkResult | None:
+    result = results.get(server)
+    return result.runs.get(key) if result else None
+
+
+def cell(results: Results, server: str, key: str, value: str) -> str:
+    if results.get(server) is None:
+        return "n/a"
+    run = run_of(results, server, key)
+    if run is None:
+        return "-"
+    if value == "rps":
+        text = f"{run.per_second:,.0f}"
+        return text + (f" ({run.errors} errors)" if run.errors else "")
+    if value == "rows":
+        return f"{run.per_second * BATCH_ROWS:,.0f}"
+    return f"{getattr(run, value):.3f}"
+
+
+def scenario_rows(results: Results, scenarios: Sequence[Scenario]) -> list[list[str]]:
+    rows = []
+    for scenario in scenarios:
+        metrics = [("req/s", "rps")] + ([("rows/s", "rows")] if scenario.rows > 1 else [])
+        metrics += [("p50 (ms)", "p50_ms"), ("p99 (ms)", "p99_ms")]
+        for name, value in metrics:
+            rows.append([f"{scenario.label}: {name}"] + [cell(results, s, scenario.key, value) for s in SERVERS])
+    return rows
+
+
+def server_value(results: Results, server: str, text: str | None) -> str:
+    return "n/a" if results.get(server) is None or text is None else text
+
+
+def process_rows(results: Results, dockml_ready_s: float | None) -> list[list[str]]:
+    def memory(server: str, kind: str) -> str | None:
+        result = results[server]
+        value = None if result is None else getattr(result.memory, f"{kind}_mb")
+        return None if value is None else f"{value:.1f}"
+
+    def ready(server: str) -> str | None:
+        result = results[server]
+        seconds = dockml_ready_s if server == "dockml" else (result.ready_s if result else None)
+        return None if seconds is None else f"{seconds:.3f}"
+
+    def errors(server: str) -> str | None:
+        result = results[server]
+        return None if result is None else str(sum(run.errors for run in result.runs.values()))
+
+    return [
+        ["errors (non-2xx, socket), all runs"] + [server_value(results, s, errors(s)) for s in SERVERS],
+        ["RSS per worker (MB)"] + [server_value(results, s, memory(s, "rss")) for s in SERVERS],
+        ["USS per worker (MB)"] + [server_value(results, s, memory(s, "uss")) for s in SERVERS],
+        ["PSS per worker (MB)"] + [server_value(results, s, memory(s, "pss")) for s in SERVERS],
+        ["start to ready (s; dockml: its second start)"] + [server_value(results, s, ready(s)) for s in SERVERS],
+    ]
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def ratio(results: Results, other: str, key: str) -> float | None:
+    mine, theirs = run_of(results, "dockml", key), run_of(results, other, key)
+    return None if mine is None or theirs is None else mine.per_second / theirs.per_second
+
+
+def ratio_rows(results: Results, scenarios: Sequence[Scenario]) -> list[list[str]]:
+    def text(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.3g}x"
+
+    return [[s.label, text(ratio(results, "reference", s.key)), text(ratio(results, "naive", s.key))]
+            for s in scenarios]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    target: str
+    measured: str
+    passed: bool | None  # None: could not be measured
+
+
+def verdict(passed: bool | None) -> str:
+    return {True: "PASS", False: "FAIL", None: "n/a"}[passed]
+
+
+def clean(results: Results, *keys: str) -> bool:
+    # A run with errors measured something other than serving predictions: it cannot pass.
+    return all((run := run_of(results, "dockml", key)) is not None and run.errors == 0 for key in keys)
+
+
+def ratio_check(results: Results, other: str, factor: float, target: str) -> Check:
+    value = ratio(results, other, "post_c64")
+    if value is None:
+        return Check(target, "n/a", None)
+    return Check(target, f"{value:.3g}x", value >= factor and clean(results, "post_c64"))
+
+
+def latency_check(results: Results, key: str, attribute: str, limit_ms: float, target: str) -> Check:
+    run = run_of(results, "dockml", key)
+    if run is None:
+        return Check(target, "n/a", None)
+    value = getattr(run, attribute)
+    return Check(target, f"{value:.3f} ms", value <= limit_ms and clean(results, key))
+
+
+def checks(results: Results, dockml_ready_s: float | None) -> list[Check]:
+    found = [
+        ratio_check(results, "reference", 0.85, "POST 1 row c64 >= 85% of reference req/s"),
+        ratio_check(results, "naive", 20.0, "POST 1 row c64 >= 20x naive req/s"),
+        latency_check(results, "get_c64", "p99_ms", 10.0, "GET 1 row c64: p99 <= 10 ms"),
+        latency_check(results, "post_c64", "p99_ms", 10.0, "POST 1 row c64: p99 <= 10 ms"),
+        latency_check(results, "get_c1", "p50_ms", 0.5, "GET 1 row c1: p50 <= 0.5 ms"),
+        latency_check(results, "post_c1", "p50_ms", 0.5, "POST 1 row c1: p50 <= 0.5 ms"),
+    ]
+    batch = run_of(results, "dockml", "rows1000_c4")
+    rows = None if batch is None else batch.per_second * BATCH_ROWS
+    found.append(Check(f"POST {BATCH_ROWS} rows c4 >= 500,000 rows/s", "n/a" if rows is None else f"{rows:,.0f}",
+                       None if rows is None else rows >= 500_000 and clean(results, "rows1000_c4")))
+    dockml = results.get("dockml")
+    rss = None if dockml is None else dockml.memory.rss_mb
+    found.append(Check("RSS per worker <= 120 MB", "n/a" if rss is None else f"{rss:.1f} MB",
+                       None if rss is None else rss <= 120.0))
+    found.append(Check("start to ready (warm cache) <= 1 s",
+                       "n/a" if dockml_ready_s is None else f"{dockml_ready_s:.3f} s",
+                       None if dockml_ready_s is None else dockml_ready_s <= 1.0))
+    return found
+
+
+def cpu_lines(results: Results) -> list[str]:
+    lines = []
+    for server in SERVERS:
+        result = results.get(server)
+        if result is not None and result.cpu is not None:
+            shares = " / ".join(f"{share:.0%}" for share in result.cpu.shares)
+            lines.append(f"- {server}: {shares} of the workers' CPU time ({result.cpu.cores:.2f} cores busy)")
+    return lines
+
+
+def served_lines(results: Results) -> list[str]:
+    return [f"- {server}: `{result.command}` ({result.models})"
+            for server, result in results.items() if result is not None]
+
+
+def cpu_model() -> str:
+    with suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+def source_version() -> str:
+    with suppress(OSError, subprocess.SubprocessError):
+        completed = subprocess.run(["git", "-C", str(BENCH_DIR.parent), "describe", "--always", "--dirty"],
+                                   capture_output=True, text=True, timeout=10)
+        if completed.returncode == 0:
+            return completed.stdout.strip()
+    return "unknown"
+
+
+def preamble(args: argparse.Namespace, load_average: float) -> list[str]:
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return [
+        "# dockml benchmark",
+        "",
+        f"- date: {now}",
+        f"- machine: {len(os.sched_getaffinity(0))} CPUs ({cpu_model()}), Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}",
+        f"- source: {source_version()}",
+        f"- command: `{shlex.join([sys.executable, *sys.argv])}`",
+        f"- {args.workers} worker(s) per server, {args.duration} s per wrk run, all on {HOST}",
+        # Other work on the machine takes CPU from the servers and from wrk: a high load spoils a run.
+        f"- load average before the run: {load_average:.2f} (1 min)",
+        "",
+    ]
+
+
+def report(args: argparse.Namespace, load_average: float, results: Results, scenarios: Sequence[Scenario],
+           dockml_ready_s: float | None, notes: Sequence[str]) -> str:
+    lines = preamble(args, load_average)
+    rows = scenario_rows(results, scenarios) + process_rows(results, dockml_ready_s)
+    lines += markdown_table(["scenario", *SERVERS], rows)
+    lines += ["", "## Ratios (requests/s)", ""]
+    lines += markdown_table(["scenario", "dockml/reference", "dockml/naive"], ratio_rows(results, scenarios))
+    lines += ["", "## Targets", ""]
+    lines += markdown_table(["target", "dockml", "result"],
+                            [[c.target, c.measured, verdict(c.passed)] for c in checks(results, dockml_ready_s)])
+    lines += ["", "## CPU per worker during POST 1 row, c64", ""] + (cpu_lines(results) or ["- not measured"])
+    lines += ["", "## Servers (each with --host 127.0.0.1 --port on a free port)", ""] + served_lines(results)
+    if notes:
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in notes]
+    return "\n".join(lines) + "\n"
+
+
+# --- main -------------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=10, metavar="SECONDS",
+                        help="length of each wrk run (default: 10)")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes per server (default: 2)")
+    parser.add_argument("--out", type=Path, metavar="FILE", help="also write the report to this markdown file")
+    parser.add_argument("--time-limit", type=float, metavar="SECONDS",
+                        help="stop everything after this long (default: 30 x duration + 300)")
+    args = parser.parse_args(argv)
+    if args.duration < 1 or args.workers < 1:
+        parser.error("--duration and --workers must be at least 1")
+    args.time_limit = args.time_limit or 30 * args.duration + 300
+    return args
+
+
+def on_sigterm(signum: int, frame: object) -> None:
+    # SystemExit unwinds through every `finally`, so the servers are stopped as on Ctrl-C.
+    raise SystemExit(128 + signum)
+
+
+def on_alarm(signum: int, frame: object) -> None:
+    # The backstop behind Deadline.require: whatever hangs, the run ends at the time limit.
+    raise TimeLimit("the time limit was reached; raise --time-limit or lower --duration")
+
+
+def bench_all(
+    specs: Sequence[ServerSpec], budget: Budget, skipped: dict[str, str]
+) -> tuple[Results, float | None, list[str]]:
+    results: Results = {}
+    notes = [f"{key} not measured: {reason}" for key, reason in skipped.items()]
+    dockml_ready_s = None
+    for spec in specs:
+        results[spec.key] = None
+        if spec.key in skipped:
+            print(f"{spec.key}: skipped: {skipped[spec.key]}", flush=True)
+            continue
+        try:
+            results[spec.key] = bench_server(spec, budget)
+            if spec.key == "dockml":
+                dockml_ready_s = warm_start_seconds(spec, budget)
+        except TimeLimit:
+            raise
+        except (BenchError, OSError, subprocess.SubprocessError) as error:
+            print(f"  {spec.key}: FAILED: {error}", flush=True)
+            notes.append(f"{spec.key} failed: {str(error).splitlines()[0]}")
+    return results, dockml_ready_s, notes
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("bench: wrk is not installed; on Debian or Ubuntu: sudo apt-get install -y wrk "
+              "(macOS: brew install wrk)", file=sys.stderr)
+        return 2
+    load_average = os.getloadavg()[0]
+    signal.signal(signal.SIGTERM, on_sigterm)
+    signal.signal(signal.SIGALRM, on_alarm)
+    atexit.register(stop_all)
+    from dockml.demos import demo_paths
+
+    iris = demo_paths()["iris"]  # trains and caches the demo the first time, before any clock runs
+    specs = server_specs(iris, args.workers)
+    missing = naive_flags_missing()
+    skipped = {"naive": f"`dockml serve` has no {', '.join(missing)} yet"} if missing else {}
+    with tempfile.TemporaryDirectory(prefix="dockml-bench-") as workdir:
+        budget = Budget(args.duration, Deadline(args.time_limit), Path(workdir))
+        signal.alarm(int(args.time_limit) + 1)
+        try:
+            results, dockml_ready_s, notes = bench_all(specs, budget, skipped)
+        except TimeLimit as error:
+            print(f"bench: {error}", file=sys.stderr)
+            return 1
+        finally:
+            signal.alarm(0)
+            stop_all()
+    text = report(args, load_average, results, specs[0].scenarios, dockml_ready_s, notes)
+    print("\n" + text)
+    if args.out:
+        args.out.write_text(text)
+        print(f"written to {args.out}")
+    return 1 if any(results[key] is None and key not in skipped for key in results) else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        stop_all()
+        sys.exit(130)

@@ -1,0 +1,145 @@
+"""The hot route, ``GET``/``POST .../predict``, answered in plain ASGI.
+
+Once a model runs in ONNX Runtime (microseconds), the framework's routing, Request object and
+middleware stack cost more than the model. This layer sits in front of the Starlette app:
+predict requests are answered here, everything else (and every other method on these paths)
+goes on to Starlette. The rules are the same as everywhere: the body limit while reading,
+problem documents for errors, the same metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from dockml import metrics
+from dockml.codecs.records import decode_json, decode_query
+from dockml.errors import DockmlError, FieldError, InvalidInput, MalformedInput, MethodNotAllowed, UnsupportedMediaType
+from dockml.http.limits import too_large
+from dockml.http.problems import MEDIA_TYPE, problem_body
+from dockml.service import ModelService
+
+log = logging.getLogger("dockml.http")
+
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+_PROBLEM_HEADERS = [(b"content-type", MEDIA_TYPE.encode())]
+_TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no", ""}
+
+
+def parse_proba(raw: str | None, service: ModelService) -> bool:
+    if raw is None:
+        return False
+    value = raw.strip().lower()
+    if value not in _TRUE and value not in _FALSE:
+        raise InvalidInput(
+            f"query parameter 'proba': expected true or false, got {raw!r}", [FieldError("proba", "expected true or false")]
+        )
+    if value in _TRUE and service.loaded.info.get("probabilities") is False:
+        raise InvalidInput(f"model '{service.name}' does not give class probabilities", [FieldError("proba", "not available")])
+    return value in _TRUE
+
+
+def check_json_media_type(content_type: str) -> None:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise UnsupportedMediaType(
+            f"send the rows as JSON with Content-Type: application/json (got {media_type or 'none'}); "
+            "upload CSV files to predict_file"
+        )
+
+
+def parse_json_body(body: bytes) -> Any:
+    if not body.strip():
+        raise MalformedInput("the request body is empty; send JSON rows")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise MalformedInput(f"the body is not valid JSON: {error}") from None
+
+
+class _Route:
+    """Per-model state prepared once: the service and its metric children."""
+
+    def __init__(self, service: ModelService) -> None:
+        self.service = service
+        self.latency = metrics.LATENCY.labels(service.name, "predict")
+        self.ok = metrics.REQUESTS.labels(service.name, "predict", "200")
+
+
+class FastPredict:
+    def __init__(self, app: ASGIApp, services: dict[str, ModelService], max_body_bytes: int) -> None:
+        """``services`` maps each predict path (``/predict``, ``/models/iris/predict``) to its model."""
+        self.app = app
+        self.routes = {path: _Route(service) for path, service in services.items()}
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = self.routes.get(scope["path"]) if scope["type"] == "http" else None
+        if route is None:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        try:
+            if scope["method"] not in ("GET", "POST"):
+                raise MethodNotAllowed(f"{scope['method']} is not allowed on {scope['path']}; use GET, POST")
+            status, body = 200, await self._predict(route.service, scope, receive, route)
+            headers = _JSON_HEADERS
+        except DockmlError as error:
+            status, body, headers = int(error.status), problem_body(int(error.status), error.detail, error.errors), _PROBLEM_HEADERS
+            if status == 405:
+                headers = [*headers, (b"allow", b"GET, POST")]
+            if status >= 500:
+                log.error("%s %s: %s", scope["method"], scope["path"], error.detail)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            status, headers = 500, _PROBLEM_HEADERS
+            body = problem_body(500, "internal server error; the server log has the cause")
+        await send({"type": "http.response.start", "status": status, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+        route.latency.observe(time.perf_counter() - started)
+        (route.ok if status == 200 else metrics.REQUESTS.labels(route.service.name, "predict", str(status))).inc()
+
+    async def _predict(self, service: ModelService, scope: Scope, receive: Receive, route: _Route) -> bytes:
+        signature = service.signature
+        query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True) if scope["query_string"] else []
+        # "proba" is a control parameter, unless the model has a feature of that name.
+        control = "proba" not in signature.name_set
+        proba_values = [v for k, v in query if k == "proba"] if control else []
+        proba = parse_proba(proba_values[-1] if proba_values else None, service)
+        if scope["method"] == "GET":
+            table = decode_query([(k, v) for k, v in query if not (control and k == "proba")], signature)
+        else:
+            content_type, length = "", b""
+            for name, value in scope["headers"]:
+                if name == b"content-type":
+                    content_type = value.decode("latin-1")
+                elif name == b"content-length":
+                    length = value
+            check_json_media_type(content_type)
+            table = decode_json(parse_json_body(await self._read_body(receive, length)), signature)
+        outputs = await service.predict(table)
+        return orjson.dumps(service.encoder.to_json(outputs, proba=proba), option=orjson.OPT_SERIALIZE_NUMPY)
+
+    async def _read_body(self, receive: Receive, declared_length: bytes) -> bytes:
+        limit = self.max_body_bytes
+        if declared_length.isdigit() and int(declared_length) > limit:
+            raise too_large(limit)
+        chunks = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise MalformedInput("the client went away before sending the whole body")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise too_large(limit)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
