@@ -19,36 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from dockml.config import ImageSpec, cache_home
+from dockml.config import ImageSpec, cache_home, write_toml
 
 IRIS_FEATURES = ("s_length", "s_width", "p_length", "p_width")
 IRIS_DESCRIPTIONS = ("Sepal length (cm)", "Sepal width (cm)", "Petal length (cm)", "Petal width (cm)")
 IRIS_EXAMPLE = (5.1, 3.5, 1.4, 0.2)
 IRIS_CLASSES = ("setosa", "versicolor", "virginica")
 TREE_TYPES = ["sklearn.tree._tree.Tree"]  # we made these files ourselves, so we trust their trees
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
-    raise TypeError(f"cannot write {type(value).__name__} as TOML")
-
-
-def write_toml(tables: Mapping[str, Any]) -> str:
-    """A small TOML writer for side files: top-level keys, then one level of tables."""
-    lines = [f"{k} = {_toml_value(v)}" for k, v in tables.items() if not isinstance(v, Mapping)]
-    for name, table in tables.items():
-        if isinstance(table, Mapping):
-            lines += ["", f"[{name}]"] + [f"{k} = {_toml_value(v)}" for k, v in table.items()]
-    return "\n".join(lines) + "\n"
 
 
 def _save(model: Any, side: Mapping[str, Any], folder: Path, name: str) -> None:

@@ -1,0 +1,42 @@
+"""Pinned requirements for the served image: exactly the installed versions of what the runtime
+imports, and nothing it does not (no converters, no scikit-learn when every model compiled)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+# What `dockml serve` imports to serve ONNX models. (swagger-ui-py is used only for its static
+# files, so its template dependencies stay out.)
+SERVING = (
+    "numpy", "onnxruntime", "starlette", "uvicorn", "uvloop", "httptools", "orjson",
+    "python-multipart", "pillow", "prometheus-client", "swagger-ui-py",
+)
+SKLEARN = ("scikit-learn", "skops", "joblib", "pandas")
+NOT_FOLLOWED = {"swagger-ui-py"}
+
+
+def _closure(names: tuple[str, ...]) -> dict[str, str]:
+    pinned: dict[str, str] = {}
+    todo = list(names)
+    while todo:
+        name = canonicalize_name(todo.pop())
+        if name in pinned:
+            continue
+        distribution = importlib.metadata.distribution(name)
+        pinned[name] = distribution.version
+        if name in NOT_FOLLOWED:
+            continue
+        for line in distribution.requires or []:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(requirement.name)
+    return pinned
+
+
+def pinned_requirements(*, sklearn: bool) -> str:
+    """requirements.txt text: every package the image needs, pinned (installed with --no-deps)."""
+    pinned = _closure(SERVING + (SKLEARN if sklearn else ()))
+    return "".join(f"{name}=={version}\n" for name, version in sorted(pinned.items()))

@@ -1,0 +1,65 @@
+"""The build context `dockml build --context-only` writes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+
+import trained
+
+
+def build_context(tmp_path, *args: str):
+    folder = tmp_path / "context"
+    result = subprocess.run(
+        [sys.executable, "-m", "dockml", "build", *args, "--context-only", str(folder)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return folder, result.stdout
+
+
+def test_demo_context_ships_compiled_models_without_scikit_learn(tmp_path, demo_models):
+    folder, output = build_context(tmp_path)
+    assert "model 'iris': ships as iris.onnx (onnx)" in output
+    assert sorted(p.name for p in (folder / "models").iterdir()) == [
+        "digits.dockml.toml", "digits.onnx", "iris.dockml.toml", "iris.onnx",
+    ]
+    requirements = (folder / "requirements.txt").read_text()
+    assert "onnxruntime==" in requirements and "numpy==" in requirements
+    for absent in ("scikit-learn", "scipy", "skl2onnx", "skops", "pandas", "onnx=="):
+        assert absent not in requirements
+    assert all("==" in line for line in requirements.splitlines())
+    config = tomllib.loads((folder / "dockml.toml").read_text())
+    assert config["models"]["iris"]["path"] == "models/iris.onnx"
+    assert (folder / "lib" / "dockml" / "cli.py").is_file()
+    assert not list(folder.rglob("__pycache__"))
+    assert not (folder / "ca.crt").exists()
+
+
+def test_model_that_does_not_compile_ships_with_scikit_learn(tmp_path):
+    path = trained.function_transformer_skops(tmp_path)
+    folder, output = build_context(tmp_path, str(path))
+    assert "ships as custom.skops (sklearn)" in output
+    assert "scikit-learn==" in (folder / "requirements.txt").read_text()
+    assert (folder / "models" / "custom.dockml.toml").is_file()
+
+
+def test_ca_certificate_goes_into_the_context(tmp_path, demo_models):
+    cert = tmp_path / "proxy.pem"
+    cert.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    folder, _ = build_context(tmp_path, str(demo_models["iris"]), "--ca-cert", str(cert))
+    assert (folder / "ca.crt").read_text() == cert.read_text()
+    assert "COPY ca.crt /tmp/ca.crt" in (folder / "Dockerfile").read_text()
+
+
+def test_serve_options_travel_into_the_image_settings(tmp_path, demo_models):
+    folder, _ = build_context(tmp_path, str(demo_models["iris"]), "--workers", "2", "--batch-max-rows", "16")
+    config = tomllib.loads((folder / "dockml.toml").read_text())
+    assert config["server"] == {"workers": 2, "batch_max_rows": 16}
+
+
+def test_tag_or_context_only_is_required(demo_models):
+    result = subprocess.run([sys.executable, "-m", "dockml", "build", str(demo_models["iris"])], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "-t TAG" in result.stderr
