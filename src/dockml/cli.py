@@ -95,7 +95,29 @@ def _parser() -> argparse.ArgumentParser:
                        help="under load, how long a batch may wait to fill; a lone request never waits (default: 0, "
                        "merge only requests that arrived together)")
     serve.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"],
-                       help="log level; debug also logs every request (default: info)")
+                       help="log level (default: info)")
+    limits = serve.add_argument_group("limits and shutdown")
+    limits.add_argument("--request-timeout-s", type=float, metavar="S", help="answer 504 to a request still running after S seconds (default: 30)")
+    limits.add_argument("--max-in-flight", type=int, metavar="N",
+                        help="requests in progress per worker; beyond, a fast 503 with Retry-After (default: 256)")
+    limits.add_argument("--max-csv-rows", type=int, metavar="N", help="most rows in one uploaded CSV, else 413 (default: 1000000)")
+    limits.add_argument("--max-image-pixels", type=int, metavar="N", help="most pixels in one uploaded image, else 413 (default: 40000000)")
+    limits.add_argument("--shutdown-drain-s", type=float, metavar="S",
+                        help="after SIGTERM, keep serving S seconds with /health/ready at 503 (default: 0; in "
+                        "Kubernetes a preStop sleep does this)")
+    limits.add_argument("--shutdown-grace-s", type=float, metavar="S",
+                        help="after SIGTERM, the longest wait for requests in progress; a second signal exits at once (default: 10)")
+    security = serve.add_argument_group("security and operations")
+    security.add_argument("--api-key", metavar="KEY",
+                          help="require this key (Authorization: Bearer KEY, or X-API-Key: KEY) on every route but "
+                          "the health checks; prefer DOCKML_API_KEY or --api-key-file, which ps cannot show (default: none)")
+    security.add_argument("--api-key-file", metavar="FILE", help="read the API key from the first line of FILE")
+    security.add_argument("--cors-origins", metavar="ORIGINS",
+                          help="comma-separated origins allowed to call from a browser, or * (default: none, CORS off)")
+    security.add_argument("--model-sha256", action="append", metavar="[NAME=]HEX",
+                          help="refuse to start unless the model file has this sha256; repeat per model")
+    security.add_argument("--access-log", choices=["off", "text", "json"],
+                          help="one log line per request with its id, as text or JSON (default: off)")
 
     convert = commands.add_parser(
         "convert",
@@ -181,14 +203,25 @@ def serve(args: argparse.Namespace) -> int:
         "runtime": args.runtime,
         "batch_max_rows": args.batch_max_rows,
         "batch_max_delay_ms": args.batch_max_delay_ms,
+        "request_timeout_s": args.request_timeout_s,
+        "max_in_flight": args.max_in_flight,
+        "max_csv_rows": args.max_csv_rows,
+        "max_image_pixels": args.max_image_pixels,
+        "shutdown_drain_s": args.shutdown_drain_s,
+        "shutdown_grace_s": args.shutdown_grace_s,
+        "api_key": args.api_key,
+        "api_key_file": args.api_key_file,
+        "cors_origins": args.cors_origins,
+        "access_log": args.access_log,
     }
-    settings = load_settings(config_file=args.config, model_arguments=list(args.models), flags=flags)
+    pins = args.model_sha256 or []
+    settings = load_settings(config_file=args.config, model_arguments=list(args.models), flags=flags, model_sha256=pins)
     if not settings.models:
         from dockml.demos import demo_paths
 
         print("No model given: serving the demo services 'iris' and 'digits'.", flush=True)
         models = [f"{name}={path}" for name, path in demo_paths().items()]
-        settings = load_settings(config_file=args.config, model_arguments=models, flags=flags)
+        settings = load_settings(config_file=args.config, model_arguments=models, flags=flags, model_sha256=pins)
     with _metrics_folder(settings.workers):
         # Imported only now: the metrics module must see PROMETHEUS_MULTIPROC_DIR when it loads.
         from dockml.server import run

@@ -81,6 +81,8 @@ class ModelSpec:
     name: str
     path: Path
     meta: ModelMeta = field(default_factory=ModelMeta)
+    sha256: str | None = None
+    """If set, the file must have this sha256, or dockml refuses to start."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,22 @@ class Settings:
     """Load .joblib/.pkl files, which run code from the file while loading."""
     log_level: str = "info"
     """uvicorn log level: critical, error, warning, info, debug."""
+    access_log: str = "off"
+    """One line per request: off, text or json (each with the request id)."""
+    request_timeout_s: float = 30.0
+    """A request still unanswered after this long gets 504."""
+    max_in_flight: int = 256
+    """Requests in progress per worker; beyond it, 503 with Retry-After at once."""
+    shutdown_drain_s: float = 0.0
+    """After SIGTERM, keep serving this long with /health/ready at 503 before closing the listener."""
+    shutdown_grace_s: float = 10.0
+    """After SIGTERM, the longest wait for requests in progress before exiting."""
+    api_key: str = ""
+    """If set, every route but the health checks needs it (Bearer or X-API-Key)."""
+    api_key_file: str = ""
+    """A file holding the API key (its first line), instead of api_key."""
+    cors_origins: str = ""
+    """Comma-separated origins allowed to call the API from a browser (CORS); empty: none."""
     models: tuple[ModelSpec, ...] = ()
 
 
@@ -167,7 +185,10 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 def parse_model_meta(table: Mapping[str, Any], origin: str) -> ModelMeta:
     """Build a ModelMeta from a side file or a ``[models.NAME]`` table (``path`` is ignored)."""
-    known = {"path", "description", "feature_names", "inputs", "class_names", "examples", "image", "trusted_types", "batching"}
+    known = {
+        "path", "sha256", "description", "feature_names", "inputs", "class_names", "examples", "image",
+        "trusted_types", "batching",
+    }
     unknown = set(table) - known
     if unknown:
         raise ConfigError(f"{origin}: unknown keys {sorted(unknown)}; known keys: {sorted(known)}")
@@ -240,7 +261,13 @@ def model_spec(argument: str, config_models: Mapping[str, Any] | None = None) ->
     side = side_file_for(path)
     if side.is_file():
         section = {**read_toml(side), **section}
-    return ModelSpec(name=name, path=path, meta=parse_model_meta(section, str(side) if side.is_file() else name))
+    sha256 = section.get("sha256")
+    return ModelSpec(
+        name=name,
+        path=path,
+        meta=parse_model_meta(section, str(side) if side.is_file() else name),
+        sha256=str(sha256).lower() if sha256 else None,
+    )
 
 
 def load_settings(
@@ -249,6 +276,7 @@ def load_settings(
     model_arguments: list[str],
     flags: Mapping[str, Any],
     environ: Mapping[str, str] | None = None,
+    model_sha256: list[str] | None = None,
 ) -> Settings:
     """Merge defaults, the config file, DOCKML_* variables and command-line flags, in that order."""
     environ = os.environ if environ is None else environ
@@ -279,8 +307,41 @@ def load_settings(
         raise ConfigError("--workers must be 0 (one per core) or more")
     if settings.runtime not in ("auto", "onnx", "sklearn"):
         raise ConfigError(f"runtime must be auto, onnx or sklearn, not {settings.runtime!r}")
+    if settings.access_log not in ("off", "text", "json"):
+        raise ConfigError(f"access_log must be off, text or json, not {settings.access_log!r}")
+    specs = _pin_hashes(specs, model_sha256 or [])
+    if settings.api_key_file and not settings.api_key:
+        settings = replace(settings, api_key=_read_key(Path(settings.api_key_file)))
     workers = settings.workers or available_cores()
     return replace(settings, models=specs, workers=workers)
+
+
+def _read_key(path: Path) -> str:
+    try:
+        key = path.read_text().splitlines()[0].strip() if path.read_text().strip() else ""
+    except OSError as error:
+        raise ConfigError(f"api key file {path}: {error.strerror}") from None
+    if not key:
+        raise ConfigError(f"api key file {path} is empty")
+    return key
+
+
+def _pin_hashes(specs: tuple[ModelSpec, ...], pins: list[str]) -> tuple[ModelSpec, ...]:
+    """--model-sha256 NAME=HEX (or HEX alone when one model is served)."""
+    by_name: dict[str, str] = {}
+    for pin in pins:
+        name, sep, digest = pin.rpartition("=")
+        if not sep:
+            if len(specs) != 1:
+                raise ConfigError("--model-sha256 HEX works with one model; write NAME=HEX with several")
+            name = specs[0].name
+        digest = digest.strip().lower()
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise ConfigError(f"--model-sha256 {pin!r}: expected 64 hexadecimal digits")
+        if name not in {spec.name for spec in specs}:
+            raise ConfigError(f"--model-sha256 names '{name}', which is not a served model")
+        by_name[name] = digest
+    return tuple(replace(spec, sha256=by_name[spec.name]) if spec.name in by_name else spec for spec in specs)
 
 
 def available_cores() -> int:

@@ -49,14 +49,44 @@ def _uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
         log_level=settings.log_level,
         lifespan="on",
         server_header=False,
-        access_log=settings.log_level == "debug",
+        access_log=False,  # dockml writes its own, with the request id (--access-log)
+        timeout_graceful_shutdown=max(0.1, settings.shutdown_grace_s - settings.shutdown_drain_s),
     )
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn, with the shutdown a rolling update needs. On the first SIGTERM or SIGINT,
+    /health/ready turns 503 at once (/health/live stays 200); the server keeps serving for
+    ``drain_s`` so load balancers can stop sending, then stops accepting and lets requests in
+    progress (and those queued in the batcher) finish, within the grace period. A second
+    signal exits at once."""
+
+    def __init__(self, config: uvicorn.Config, registry: Registry, drain_s: float) -> None:
+        super().__init__(config)
+        self.registry = registry
+        self.drain_s = drain_s
+        self.drain_until: float | None = None
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        if self.drain_until is None:
+            self.registry.draining = True
+            self.drain_until = time.monotonic() + self.drain_s
+            log.info("signal %d: draining for %.1f s, then finishing requests in progress", sig, self.drain_s)
+            self.should_exit = self.drain_s <= 0
+        else:
+            self.should_exit = self.force_exit = True
+
+    async def on_tick(self, counter: int) -> bool:
+        if self.drain_until is not None and time.monotonic() >= self.drain_until:
+            self.should_exit = True
+        return await super().on_tick(counter)
 
 
 def _serve(registry: Registry, settings: Settings, sock: socket.socket) -> None:
     from dockml.http import create_app
 
-    uvicorn.Server(_uvicorn_config(create_app(registry, settings), settings)).run(sockets=[sock])
+    config = _uvicorn_config(create_app(registry, settings), settings)
+    DrainingServer(config, registry, settings.shutdown_drain_s).run(sockets=[sock])
 
 
 def run(settings: Settings, registry: Registry) -> None:
@@ -103,6 +133,7 @@ class Supervisor:
         self.children[pid] = index
 
     def _stop(self, signum: int, frame: object) -> None:
+        # The first signal starts each worker's graceful shutdown; a second makes them exit at once.
         self.stopping = True
         for pid in self.children:
             try:

@@ -103,7 +103,13 @@ class Registry:
 
     def __init__(self, services: Iterable[ModelService]) -> None:
         self.services = {service.name: service for service in services}
-        self.ready = False
+        self.warmed = False
+        self.draining = False
+
+    @property
+    def ready(self) -> bool:
+        """Every model loaded and warmed, and not shutting down."""
+        return self.warmed and not self.draining
 
     def __iter__(self) -> Iterator[ModelService]:
         return iter(self.services.values())
@@ -126,7 +132,7 @@ class Registry:
     def warm_up(self) -> None:
         for service in self:
             service.warm_up()
-        self.ready = True
+        self.warmed = True
 
 
 def load_registry(settings: Settings) -> Registry:

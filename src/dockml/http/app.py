@@ -10,6 +10,7 @@ import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -21,6 +22,7 @@ from dockml import metrics
 from dockml.http.metrics import RequestMetrics
 from dockml.http.docs import docs_routes
 from dockml.http.fastpath import FastPredict
+from dockml.http.guards import Admission, ApiKey, Deadline, RequestContext
 from dockml.http.limits import BodyLimit
 from dockml.http.openapi import build_openapi
 from dockml.http.problems import on_dockml_error, on_http_error, on_unexpected_error
@@ -35,6 +37,8 @@ def _service_routes(registry: Registry, openapi: bytes) -> list[BaseRoute]:
         return json_response({"status": "alive"})
 
     async def ready(request: Request) -> Response:
+        if registry.draining:
+            raise NotReady("shutting down: finishing the requests in progress")
         if not registry.ready:
             raise NotReady("models are still loading")
         return json_response({"status": "ready", "models": [s.name for s in registry]})
@@ -100,4 +104,19 @@ def create_app(registry: Registry, settings: Settings) -> ASGIApp:
         },
         lifespan=lifespan,
     )
-    return FastPredict(app, predict_paths, settings.max_body_bytes)
+    return guarded(FastPredict(app, predict_paths, settings.max_body_bytes), settings)
+
+
+def guarded(app: ASGIApp, settings: Settings) -> ASGIApp:
+    """The edge around everything, the fast path included (see guards.py for the order)."""
+    app = Deadline(app, seconds=settings.request_timeout_s)
+    app = Admission(app, limit=settings.max_in_flight)
+    if settings.api_key:
+        app = ApiKey(app, key=settings.api_key)
+    app = RequestContext(app, access_log_format=settings.access_log)
+    origins = [origin.strip() for origin in settings.cors_origins.split(",") if origin.strip()]
+    if origins:
+        app = CORSMiddleware(
+            app, allow_origins=origins, allow_methods=["GET", "POST"], allow_headers=["*"], expose_headers=["X-Request-ID"]
+        )
+    return app

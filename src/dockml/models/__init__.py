@@ -37,6 +37,8 @@ def load_model(
 
     if runtime not in RUNTIMES:
         raise ConfigError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
+    if spec.sha256 is not None:
+        check_sha256(spec)
     if spec.path.suffix.lower() == ".onnx":
         if runtime == "sklearn":
             raise ConfigError(f"{spec.path} is an ONNX model: it runs only in ONNX Runtime (use --runtime auto or onnx)")
@@ -79,6 +81,18 @@ def load_model(
             loaded = load_onnx(replace(spec, path=target), threads=threads)
     assert compiled.report is not None
     return _compiled_info(loaded, spec, compiled.report.to_dict(), cache="miss")
+
+
+def check_sha256(spec: ModelSpec) -> None:
+    """Refuse a model file that is not the one pinned, before reading anything from it."""
+    from dockml.models.compile import file_sha256
+
+    actual = file_sha256(spec.path)
+    if actual != spec.sha256:
+        raise ConfigError(
+            f"{spec.path} has sha256 {actual}, not the pinned {spec.sha256}: refusing to serve a model file "
+            "that is not the one expected"
+        )
 
 
 def _compiled_info(loaded: LoadedModel, spec: ModelSpec, report: dict | None, *, cache: str) -> LoadedModel:

@@ -130,8 +130,33 @@ def _read_inputs(path: Path, session: ort.InferenceSession, meta: Any) -> tuple[
     return names, {name: _KINDS[inputs[0].type] for name in names}
 
 
+def check_external_data(path: Path) -> None:
+    """Refuse a model whose external tensor files lie outside its folder: a crafted model could
+    otherwise make the server read any file it can (../../etc/passwd as weights)."""
+    try:
+        import onnx
+        from onnx.external_data_helper import _get_all_tensors, uses_external_data
+    except ImportError:  # served images leave onnx out; ONNX Runtime checks these paths itself
+        return
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as error:  # onnx raises protobuf's untyped errors for files that are not models
+        raise ConfigError(f"{path} is not an ONNX model: {str(error).splitlines()[0][:200]}") from None
+    folder = path.resolve().parent
+    for tensor in _get_all_tensors(model):
+        if uses_external_data(tensor):
+            location = next((entry.value for entry in tensor.external_data if entry.key == "location"), "")
+            target = (folder / location).resolve()
+            if not location or Path(location).is_absolute() or not target.is_relative_to(folder):
+                raise ConfigError(
+                    f"{path}: tensor '{tensor.name}' keeps its data in {location!r}, outside the model's folder; "
+                    "refusing to load it"
+                )
+
+
 def load_onnx(spec: ModelSpec, *, threads: int = 1) -> LoadedModel:
     path, meta = spec.path, spec.meta
+    check_external_data(path)
     try:
         onnx_session = session(str(path), threads)
     except Exception as error:  # onnxruntime raises its own untyped errors for bad files
