@@ -44,33 +44,37 @@ def decode_csv(data: bytes, signature: Signature, *, max_rows: int) -> np.ndarra
     rows = _numbered_rows(text)
     if not rows:
         raise MalformedInput("the CSV file has no rows")
-    header = [cell.strip() for cell in rows[0][1]]
-    if any(cell in set(signature.names) for cell in header):
-        raise_if(check_names(signature, header))
-        order = [header.index(name) for name in signature.names]
-        width = len(header)
+    order, width, has_header = column_layout(rows[0][1], signature)
+    if has_header:
         rows = rows[1:]
-    else:
-        order = list(range(len(signature.features)))
-        width = len(order)
-        if len(header) != width:
-            raise_if(
-                [
-                    FieldError(
-                        "header",
-                        f"the CSV has no header and {len(header)} columns; expected a header naming "
-                        f"{signature.expected()}, or {width} columns in that order",
-                    )
-                ]
-            )
     if not rows:
         raise_if([FieldError("rows", "the CSV has a header but no data rows")])
     if len(rows) > max_rows:
         raise PayloadTooLarge(f"the CSV has {len(rows)} rows; at most {max_rows} are accepted per request")
-    return _parse_cells(rows, order, width, signature)
+    return parse_cells(rows, order, width, signature)
 
 
-def _parse_cells(rows: list[tuple[int, list[str]]], order: list[int], width: int, signature: Signature) -> np.ndarray:
+def column_layout(first_row: list[str], signature: Signature) -> tuple[list[int], int, bool]:
+    """(the column of each feature, the cells per row, whether ``first_row`` is a header)."""
+    header = [cell.strip() for cell in first_row]
+    if any(cell in signature.name_set for cell in header):
+        raise_if(check_names(signature, header))
+        return [header.index(name) for name in signature.names], len(header), True
+    width = len(signature.features)
+    if len(header) != width:
+        raise_if(
+            [
+                FieldError(
+                    "header",
+                    f"the CSV has no header and {len(header)} columns; expected a header naming "
+                    f"{signature.expected()}, or {width} columns in that order",
+                )
+            ]
+        )
+    return list(range(width)), width, False
+
+
+def parse_cells(rows: list[tuple[int, list[str]]], order: list[int], width: int, signature: Signature) -> np.ndarray:
     errors: list[FieldError] = []
     table: list[list[Any]] = []
     for line, cells in rows:

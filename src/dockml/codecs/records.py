@@ -36,6 +36,8 @@ def decode_json(payload: Any, signature: Signature) -> np.ndarray:
         return _rows_or_records(payload["instances"], signature, "instances")
     if "columns" in payload and "data" in payload and "columns" not in signature.names:
         _only_keys(payload, {"columns", "data", "index"})
+        if not isinstance(payload.get("index", []), list):
+            raise InvalidInput("'index' must be a list (it is ignored)")
         return _split(payload["columns"], payload["data"], signature)
     return decode_records([payload], signature)
 

@@ -24,9 +24,12 @@ from dockml.http.docs import docs_routes
 from dockml.http.fastpath import FastPredict
 from dockml.http.guards import Admission, ApiKey, Deadline, RequestContext
 from dockml.http.limits import BodyLimit
+from dockml.http.mlflow import mlflow_routes
 from dockml.http.openapi import build_openapi
+from dockml.http.protocol_errors import ProtocolErrors
 from dockml.http.problems import on_dockml_error, on_http_error, on_unexpected_error
 from dockml.http.routes import json_response, model_routes
+from dockml.http.v2 import v2_routes
 from dockml.service import ROUTES, Registry
 
 log = logging.getLogger("dockml.http")
@@ -82,6 +85,7 @@ def create_app(registry: Registry, settings: Settings) -> ASGIApp:
         routes += model_routes(service, settings, f"/models/{service.name}")
     openapi = orjson.dumps(build_openapi(registry))
     routes += _service_routes(registry, openapi) + docs_routes()
+    routes += v2_routes(registry) + mlflow_routes(registry, settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -113,6 +117,7 @@ def guarded(app: ASGIApp, settings: Settings) -> ASGIApp:
     app = Admission(app, limit=settings.max_in_flight)
     if settings.api_key:
         app = ApiKey(app, key=settings.api_key)
+    app = ProtocolErrors(app)
     app = RequestContext(app, access_log_format=settings.access_log)
     origins = [origin.strip() for origin in settings.cors_origins.split(",") if origin.strip()]
     if origins:

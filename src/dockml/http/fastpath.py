@@ -28,7 +28,7 @@ log = logging.getLogger("dockml.http")
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 _PROBLEM_HEADERS = [(b"content-type", MEDIA_TYPE.encode())]
-_TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no", ""}
+_TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
 
 
 def parse_proba(raw: str | None, service: ModelService) -> bool:

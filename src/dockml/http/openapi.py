@@ -47,6 +47,9 @@ def _model_schemas(service: ModelService) -> dict[str, Any]:
         "maxItems": len(signature.features),
     }
     ref = lambda suffix: {"$ref": f"#/components/schemas/{base}{suffix}"}  # noqa: E731
+    width = len(signature.features)
+    kinds = sorted({_feature_schema(f)["type"] for f in signature.features})
+    cell = {"type": kinds[0] if len(kinds) == 1 else kinds}
     return {
         f"{base}Record": record,
         f"{base}Row": row,
@@ -64,11 +67,23 @@ def _model_schemas(service: ModelService) -> dict[str, Any]:
                 {
                     "type": "object",
                     "properties": {
-                        "columns": {"type": "array", "items": {"type": "string", "enum": list(signature.names)}},
-                        "data": {"type": "array", "items": {"type": "array"}, "minItems": 1},
+                        "columns": {
+                            "type": "array",
+                            "items": {"type": "string", "enum": list(signature.names)},
+                            "minItems": width,
+                            "maxItems": width,
+                            "uniqueItems": True,
+                        },
+                        "data": {
+                            "type": "array",
+                            "items": {"type": "array", "items": cell, "minItems": width, "maxItems": width},
+                            "minItems": 1,
+                        },
+                        "index": {"type": "array", "description": "Ignored (pandas writes it)."},
                     },
                     "required": ["columns", "data"],
-                    "description": "pandas' split orientation.",
+                    "additionalProperties": False,
+                    "description": "pandas' split orientation: every feature once, in any order, and rows in that order.",
                 },
             ]
         },

@@ -37,27 +37,35 @@ EXTENSIONS = ["binary_tensor_data"]
 Handler = Callable[[Request], Awaitable[Response]]
 
 
+def error_body(status: int, message: str) -> bytes:
+    return orjson.dumps({"error": message})
+
+
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps({"error": message}), status_code=status, media_type="application/json", headers=headers)
+    return Response(error_body(status, message), status_code=status, media_type="application/json", headers=headers)
 
 
-def _protocol_status(error: DockmlError) -> int:
+def protocol_status(status: int) -> int:
     # The protocol reports a request the model cannot take as 400; dockml's 422 is that case.
-    return HTTPStatus.BAD_REQUEST if error.status == HTTPStatus.UNPROCESSABLE_ENTITY else int(error.status)
+    return HTTPStatus.BAD_REQUEST if status == HTTPStatus.UNPROCESSABLE_ENTITY else status
 
 
-def _endpoint(method: str, handler: Handler) -> Handler:
-    """``handler`` on ``method`` only, with every error in the protocol's form."""
+# Every method reaches the endpoints, so that a wrong one gets the protocol's error too.
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def _endpoint(method: str | None, handler: Handler) -> Handler:
+    """``handler`` on ``method`` only (GET includes HEAD; None: any), every error in the protocol's form."""
 
     async def endpoint(request: Request) -> Response:
-        if request.method != method:
+        if method is not None and request.method != method and (method, request.method) != ("GET", "HEAD"):
             return error_response(405, f"{request.method} is not allowed on {request.url.path}; use {method}", {"Allow": method})
         try:
             return await handler(request)
         except DockmlError as error:
             if error.status >= 500:
                 log.error("%s %s: %s", request.method, request.url.path, error.detail)
-            return error_response(_protocol_status(error), error.detail)
+            return error_response(protocol_status(int(error.status)), error.detail)
         except Exception:
             log.exception("unhandled error on %s %s", request.method, request.url.path)
             return error_response(500, "internal server error; the server log has the cause")
@@ -142,17 +150,17 @@ def v2_routes(registry: Registry) -> list[BaseRoute]:
 
     model_paths = ["/v2/models/{name}", "/v2/models/{name}/versions/{version}"]
     routes: list[BaseRoute] = [
-        Route("/v2", _endpoint("GET", server_metadata)),
-        Route("/v2/health/live", _endpoint("GET", server_live)),
-        Route("/v2/health/ready", _endpoint("GET", server_ready)),
+        Route("/v2", _endpoint("GET", server_metadata), methods=_ALL_METHODS),
+        Route("/v2/health/live", _endpoint("GET", server_live), methods=_ALL_METHODS),
+        Route("/v2/health/ready", _endpoint("GET", server_ready), methods=_ALL_METHODS),
     ]
     for path in model_paths:
         routes += [
-            Route(path, _endpoint("GET", model_metadata)),
-            Route(f"{path}/ready", _endpoint("GET", model_ready)),
-            Route(f"{path}/infer", _endpoint("POST", infer)),
+            Route(path, _endpoint("GET", model_metadata), methods=_ALL_METHODS),
+            Route(f"{path}/ready", _endpoint("GET", model_ready), methods=_ALL_METHODS),
+            Route(f"{path}/infer", _endpoint("POST", infer), methods=_ALL_METHODS),
         ]
-    routes.append(Route("/v2/{rest:path}", _endpoint("GET", no_route)))
+    routes.append(Route("/v2/{rest:path}", _endpoint(None, no_route), methods=_ALL_METHODS))
     return routes
 
 
