@@ -6,6 +6,8 @@ import io
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 from sklearn.datasets import load_digits
 
@@ -13,7 +15,7 @@ from payloads import white_png
 from dockml.codecs.image import decode_image, open_image
 from dockml.config import ImageSpec
 from dockml.demos import render_digit
-from dockml.errors import MalformedInput, PayloadTooLarge
+from dockml.errors import DockmlError, MalformedInput, PayloadTooLarge
 
 DIGITS = load_digits()
 MAX_PIXELS = 40_000_000
@@ -142,3 +144,13 @@ def test_limit_may_be_raised_beyond_pillows_own() -> None:
 def test_message_gives_the_real_size() -> None:
     with pytest.raises(PayloadTooLarge, match="the image is 20000x20000 pixels"):
         decode(white_png(20_000, 20_000))
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=512) | st.builds(lambda tail: b"\x89PNG\r\n\x1a\n" + tail, st.binary(max_size=512)))
+def test_any_bytes_give_features_or_a_dockml_error(data: bytes) -> None:
+    try:
+        features = decode_image(data, ImageSpec(), max_pixels=MAX_PIXELS)
+    except DockmlError:
+        return
+    assert features.shape == (1, 64)

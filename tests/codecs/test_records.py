@@ -269,3 +269,18 @@ def test_integer_feature_refuses_a_fraction_on_the_all_numeric_path() -> None:
 def test_integer_beyond_float64_is_refused_not_crashed() -> None:
     error = invalid({"age": 10**400, "income": 1.0}, AGES)
     assert "feature 'age': expected a finite number" in error.detail
+
+
+query_items = st.lists(
+    st.tuples(st.sampled_from([*IRIS.names, "proba", "other"]) | st.text(max_size=8), st.text(max_size=12)), max_size=8
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(params=query_items, signature=st.sampled_from([IRIS, MIXED]))
+def test_any_query_gives_one_row_or_a_dockml_error(params: list[tuple[str, str]], signature: Signature) -> None:
+    try:
+        table = decode_query(params, signature)
+    except DockmlError:
+        return
+    assert table.shape == (1, len(signature.features))
