@@ -157,7 +157,8 @@ class _ParquetSink:
             else:
                 arrays[feature.name] = pa.array(column.astype(np.int64 if feature.kind == "integer" else np.float64))
         for name, values in columns.items():
-            arrays[name] = pa.array(np.asarray(values, dtype=np.float64)) if name.startswith("proba_") else pa.array(values)
+            # Probabilities keep the runtime's precision (float32 from ONNX Runtime).
+            arrays[name] = pa.array(np.asarray(values)) if name.startswith("proba_") else pa.array(values)
         chunk = pa.table(arrays)
         if self.writer is None:
             self.writer = pa.parquet.ParquetWriter(self.path, chunk.schema)

@@ -103,8 +103,8 @@ def encode_rows(data: Any) -> bytes:
         raise ClientError(f"cannot send {type(data).__name__}; send records, rows, a pandas DataFrame or a numpy array")
     try:
         return orjson.dumps(payload, default=_json_default, option=orjson.OPT_SERIALIZE_NUMPY)
-    except TypeError as error:
-        raise ClientError(str(error)) from None
+    except TypeError as error:  # orjson.JSONEncodeError is a TypeError
+        raise ClientError(f"cannot send the data as JSON: {error}") from None
 
 
 def model_prefix(model: str | None) -> str:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from importlib.resources import files
+import importlib.util
 from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+
+from dockml.errors import MissingDependency
 
 ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "favicon-32x32.png")
 
@@ -43,7 +45,11 @@ INIT = """window.ui = SwaggerUIBundle({
 
 
 def swagger_ui_folder() -> Path:
-    return Path(str(files("swagger_ui") / "static"))
+    # Found without importing the package: its __init__ needs jinja2, which dockml does not.
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingDependency("the Swagger UI needs swagger-ui-py: pip install swagger-ui-py")
+    return Path(list(spec.submodule_search_locations)[0]) / "static"
 
 
 async def page(request: Request) -> Response:

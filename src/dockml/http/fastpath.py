@@ -94,9 +94,9 @@ class FastPredict:
             if status == 405:
                 headers = [*headers, (b"allow", b"GET, POST")]
             if status >= 500:
-                log.error("%s %s: %s", scope["method"], scope["path"], error.detail)
+                log.error("%s %s (request %s): %s", scope["method"], scope["path"], scope.get("dockml.request_id"), error.detail)
         except Exception:
-            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            log.exception("unhandled error on %s %s (request %s)", scope["method"], scope["path"], scope.get("dockml.request_id"))
             status, headers = 500, _PROBLEM_HEADERS
             body = problem_body(500, "internal server error; the server log has the cause")
         await send({"type": "http.response.start", "status": status, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
