@@ -60,7 +60,7 @@ CORPUS = [
 
 @pytest.fixture(scope="module")
 def server(demo_models):
-    from conftest import start_server
+    from servers import start_server
 
     running = start_server(["--workers", "1"])
     yield running

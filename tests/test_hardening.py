@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.datasets import load_iris
 
 import trained
-from conftest import free_port
+from servers import free_port
 
 ROWS = load_iris().data
 

@@ -90,7 +90,7 @@ def test_json_to_predict_file(iris_client):
 
 
 def test_body_over_the_limit(demo_models):
-    from conftest import make_client
+    from servers import make_client
 
     with make_client([f"iris={demo_models['iris']}"], max_body_bytes=1000) as client:
         response = client.post("/predict", json={"instances": [[5.1, 3.5, 1.4, 0.2]] * 200})
@@ -99,7 +99,7 @@ def test_body_over_the_limit(demo_models):
 
 
 def test_chunked_body_over_the_limit(demo_models):
-    from conftest import make_client
+    from servers import make_client
 
     def chunks():
         for _ in range(100):
