@@ -76,7 +76,7 @@ class Predictions:
 def _json_default(value: Any) -> Any:
     if hasattr(value, "item") and hasattr(value, "dtype"):  # numpy scalars
         return value.item()
-    raise TypeError(f"cannot send a value of type {type(value).__name__} as JSON")
+    raise TypeError  # orjson names the type
 
 
 def encode_rows(data: Any) -> bytes:

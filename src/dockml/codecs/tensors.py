@@ -270,7 +270,7 @@ def _bytes_elements(chunk: bytes, name: str, count: int) -> np.ndarray:
 
 
 def _requested_outputs(outputs: Any) -> tuple[RequestedOutput, ...] | None:
-    if outputs is None:
+    if outputs is None or outputs == []:  # no list, or an empty one: every output
         return None
     if not isinstance(outputs, list):
         raise MalformedInput("'outputs' must be a list of {\"name\": ...} objects")
