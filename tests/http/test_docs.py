@@ -31,7 +31,3 @@ def test_docs_leads_to_apidocs(demo_client):
     response = demo_client.get("/docs", follow_redirects=False)
     assert response.status_code == 307
     assert response.headers["location"] == "/apidocs"
-
-
-def test_root_leads_to_apidocs(demo_client):
-    assert demo_client.get("/", follow_redirects=False).headers["location"] == "/apidocs"

@@ -11,7 +11,7 @@ import pytest
 from servers import make_client
 
 IRIS_QUERY = "s_length=5.1&s_width=3.5&p_length=1.4&p_width=0.2"
-PROTECTED = ["/predict?" + IRIS_QUERY, "/models", "/models/iris", "/openapi.json", "/apidocs", "/metrics", "/"]
+PROTECTED = ["/predict?" + IRIS_QUERY, "/models", "/models/iris", "/openapi.json", "/apidocs", "/metrics"]
 
 
 @pytest.fixture(scope="module")

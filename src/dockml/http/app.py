@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
@@ -26,6 +26,7 @@ from dockml.http.guards import Admission, ApiKey, Deadline, RequestContext
 from dockml.http.limits import BodyLimit
 from dockml.http.mlflow import mlflow_routes
 from dockml.http.openapi import build_openapi
+from dockml.http.playground import playground_routes
 from dockml.http.protocol_errors import ProtocolErrors
 from dockml.http.problems import on_dockml_error, on_http_error, on_unexpected_error
 from dockml.http.routes import json_response, model_routes
@@ -60,11 +61,7 @@ def _service_routes(registry: Registry, openapi: bytes) -> list[BaseRoute]:
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 
-    async def home(request: Request) -> Response:
-        return RedirectResponse("/apidocs", status_code=307)
-
     return [
-        Route("/", home, methods=["GET"]),
         Route("/health/live", live, methods=["GET"]),
         Route("/health/ready", ready, methods=["GET"]),
         Route("/metrics", metrics_page, methods=["GET"]),
@@ -84,7 +81,7 @@ def create_app(registry: Registry, settings: Settings) -> ASGIApp:
     for service in registry:
         routes += model_routes(service, settings, f"/models/{service.name}")
     openapi = orjson.dumps(build_openapi(registry))
-    routes += _service_routes(registry, openapi) + docs_routes()
+    routes += _service_routes(registry, openapi) + docs_routes() + playground_routes()
     routes += v2_routes(registry) + mlflow_routes(registry, settings)
 
     @contextlib.asynccontextmanager

@@ -22,6 +22,10 @@ from dockml.http.problems import MEDIA_TYPE, problem_body
 
 access_log = logging.getLogger("dockml.access")
 OPEN_PATHS = ("/health/live", "/health/ready", "/v2/health/live", "/v2/health/ready", "/ping")
+# The playground's page and files hold no data, and a browser cannot send a key to open a page:
+# they load without it so the page can ask for the key, which every call it makes then sends.
+KEYLESS_PAGES = ("/",)
+KEYLESS_PREFIX = "/playground/"
 
 
 async def send_problem(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] = ()) -> None:  # type: ignore[assignment]
@@ -95,14 +99,14 @@ class RequestContext:
 
 
 class ApiKey:
-    """401 on every route but the health checks unless the request carries the key."""
+    """401 on every route but the health checks and the playground's files unless the request carries the key."""
 
     def __init__(self, app: ASGIApp, *, key: str) -> None:
         self.app = app
         self.key = key.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS or _keyless(scope["path"]):
             await self.app(scope, receive, send)
             return
         given = b""
@@ -121,6 +125,10 @@ class ApiKey:
             )
             return
         await self.app(scope, receive, send)
+
+
+def _keyless(path: str) -> bool:
+    return path in KEYLESS_PAGES or (path.startswith(KEYLESS_PREFIX) and ".." not in path)
 
 
 class Admission:

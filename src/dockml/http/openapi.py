@@ -135,6 +135,14 @@ _PROBA_PARAM = {
     "schema": {"type": "boolean", "default": False},
 }
 
+_INPUT_PARAM = {
+    "name": "input",
+    "in": "query",
+    "required": False,
+    "description": "Also return the picture as the model saw it (grey levels after preprocessing).",
+    "schema": {"type": "boolean", "default": False},
+}
+
 
 def _predict_paths(service: ModelService, prefix: str, tag: str) -> dict[str, Any]:
     signature = service.signature
@@ -229,18 +237,42 @@ def _predict_paths(service: ModelService, prefix: str, tag: str) -> dict[str, An
             "properties": {"file": {"type": "string", "format": "binary", "contentMediaType": "image/png"}},
             "required": ["file"],
         }
+        image = signature.image
+        grid = {
+            "type": "array",
+            "description": (
+                f"With ?input=true: the picture as the model saw it, {image.height} rows of {image.width} grey "
+                f"levels (0 paper .. {image.scale_max:g} ink)."
+            ),
+            "items": {"type": "array", "items": {"type": "number"}, "minItems": image.width, "maxItems": image.width},
+            "minItems": image.height,
+            "maxItems": image.height,
+        }
+        seen = {
+            "description": "Predictions, one per row; with ?input=true also the model's input",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "allOf": [
+                            {"$ref": f"#/components/schemas/{base}Predictions"},
+                            {"type": "object", "properties": {"input": grid}},
+                        ]
+                    }
+                }
+            },
+        }
         paths[f"{prefix}/predict_image"] = {
             "post": {
                 "tags": [tag],
                 "summary": f"Predict from an uploaded PNG or JPEG picture with '{service.name}'",
                 "description": (
                     f"Any size, dark-on-light or light-on-dark; it is turned into the model's "
-                    f"{signature.image.width}x{signature.image.height} grey levels."
+                    f"{image.width}x{image.height} grey levels."
                 ),
                 "operationId": f"{service.name}_predict_image{'_root' if not prefix else ''}",
-                "parameters": params,
+                "parameters": [*params, _INPUT_PARAM],
                 "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": image_schema}}},
-                "responses": {"200": ok, **_errors(400, 413, 415, 422)},
+                "responses": {"200": seen, **_errors(400, 413, 415, 422)},
             }
         }
     return paths

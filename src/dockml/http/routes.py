@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import orjson
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -40,6 +39,16 @@ async def _upload(request: Request, what: str) -> bytes:
         return await chosen.read()
 
 
+def _parse_flag(request: Request, name: str) -> bool:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return False
+    value = raw.strip().lower()
+    if value not in ("true", "1", "yes", "false", "0", "no"):
+        raise InvalidInput(f"query parameter '{name}': expected true or false, got {raw!r}", [FieldError(name, "expected true or false")])
+    return value in ("true", "1", "yes")
+
+
 def _wants_csv(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     return "text/csv" in accept and "application/json" not in accept.split("text/csv")[0]
@@ -55,10 +64,6 @@ def model_routes(service: ModelService, settings: Settings, prefix: str) -> list
     def label(request: Request, route: str) -> None:
         request.scope["dockml.labels"] = (name, route)
 
-    async def answer(table: np.ndarray, proba: bool) -> Response:
-        outputs = await service.predict(table)
-        return json_response(encoder.to_json(outputs, proba=proba))
-
     async def predict_file(request: Request) -> Response:
         label(request, "predict_file")
         proba = parse_proba(request.query_params.get("proba"), service)
@@ -72,9 +77,14 @@ def model_routes(service: ModelService, settings: Settings, prefix: str) -> list
     async def predict_image(request: Request) -> Response:
         label(request, "predict_image")
         proba = parse_proba(request.query_params.get("proba"), service)
-        assert signature.image is not None
-        table = decode_image(await _upload(request, "image"), signature.image, max_pixels=settings.max_image_pixels)
-        return await answer(table, proba)
+        show_input = _parse_flag(request, "input")
+        image = signature.image
+        assert image is not None
+        table = decode_image(await _upload(request, "image"), image, max_pixels=settings.max_image_pixels)
+        body = encoder.to_json(await service.predict(table), proba=proba)
+        if show_input:  # the picture as the model saw it, in rows of grey levels (the playground draws it)
+            body["input"] = table.reshape(image.height, image.width).tolist()
+        return json_response(body)
 
     routes = [Route(f"{prefix}/predict_file", predict_file, methods=["POST"])]
     if signature.image is not None:
