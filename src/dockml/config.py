@@ -94,7 +94,7 @@ class Settings:
     port: int = 5000
     """TCP port (the tutorial's 5000)."""
     workers: int = 0
-    """Server processes; 0 means one per CPU core."""
+    """Server processes; 0 means one per CPU core, or per CPU of the container's CPU limit."""
     runtime: str = "auto"
     """auto (compile scikit-learn models to ONNX Runtime when predictions match), onnx or sklearn."""
     batch_max_rows: int = 64
@@ -344,11 +344,43 @@ def _pin_hashes(specs: tuple[ModelSpec, ...], pins: list[str]) -> tuple[ModelSpe
     return tuple(replace(spec, sha256=by_name[spec.name]) if spec.name in by_name else spec for spec in specs)
 
 
-def available_cores() -> int:
+def available_cores(cgroup_root: Path = Path("/sys/fs/cgroup")) -> int:
+    """The CPUs this process may use: its cgroup's CPU quota (a container's CPU limit, rounded
+    up), else the CPUs it is pinned to, else the machine's; at least 1."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    quota = cgroup_cpu_limit(cgroup_root)
+    return max(1, min(cores, quota) if quota is not None else cores)
+
+
+def cgroup_cpu_limit(cgroup_root: Path = Path("/sys/fs/cgroup")) -> int | None:
+    """The CPU quota of the cgroup at ``cgroup_root`` in whole CPUs, rounded up; None if unlimited.
+
+    cgroup v2 keeps it in ``cpu.max`` ("max 100000", or "200000 100000" for 2 CPUs); cgroup v1
+    in ``cpu.cfs_quota_us`` (-1: none) and ``cpu.cfs_period_us``. In a container the cgroup
+    namespace puts the container's own cgroup at the root, so a Kubernetes CPU limit shows here.
+    """
+    try:
+        quota, _, period = (cgroup_root / "cpu.max").read_text().strip().partition(" ")
+    except OSError:
+        for folder in ("cpu", "cpu,cpuacct"):
+            try:
+                quota = (cgroup_root / folder / "cpu.cfs_quota_us").read_text().strip()
+                period = (cgroup_root / folder / "cpu.cfs_period_us").read_text().strip()
+                break
+            except OSError:
+                continue
+        else:
+            return None
+    try:
+        quota_us, period_us = int(quota), int(period or 100_000)
+    except ValueError:  # "max"
+        return None
+    if quota_us <= 0 or period_us <= 0:
+        return None
+    return max(1, -(-quota_us // period_us))
 
 
 def cache_home(environ: Mapping[str, str] | None = None) -> Path:
