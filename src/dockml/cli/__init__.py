@@ -1,0 +1,38 @@
+"""The command line; the only place that exits the process.
+
+Each command lives in its own module, whose ``register(commands)`` adds its parser and sets
+``run``: the function that carries the command out and returns the exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from dockml import __version__
+from dockml.cli import client, convert, image, k8s, serve
+from dockml.errors import DockmlError
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="dockml", description="Deploy scikit-learn and ONNX models as fast, safe web services.")
+    top.add_argument("--version", action="version", version=f"dockml {__version__}")
+    commands = top.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (serve, convert, image, client, k8s):
+        module.register(commands)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parser()
+    args = arguments.parse_args(argv)
+    if args.command is None:
+        arguments.print_help()
+        return 2
+    try:
+        return args.run(args)
+    except DockmlError as error:
+        print(f"dockml: error: {error.detail}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,135 @@
+"""`dockml serve`: models (or the demo services) over HTTP."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+from dockml import __version__
+from dockml.cli.options import add_serving_options, configure_logging, settings_or_demos
+
+DESCRIPTION = """\
+Serve models as a documented web service.
+
+MODEL is a .onnx, .skops, .joblib or .pkl file, optionally written NAME=PATH (the name is
+the file's stem otherwise). A side file MODEL_STEM.dockml.toml beside it can name and describe
+inputs, map classes to labels, give examples and declare image preprocessing.
+
+With no MODEL (and none in --config), dockml serves its demo services: 'iris' (the
+tutorial's random-forest rf-api) and 'digits' (a handwritten-digit classifier), trained on
+first use from datasets scikit-learn ships and cached in ~/.cache/dockml (or $DOCKML_HOME).
+
+Every option can also be set in the [server] table of --config or as DOCKML_<OPTION>
+(for example DOCKML_PORT=8080); flags win over variables, variables over the file.
+"""
+
+EPILOG = """\
+examples:
+  dockml serve                                  the demo services on http://127.0.0.1:5000
+  dockml serve model.skops                      one model; routes at /predict, /predict_file
+  dockml serve rf=model.joblib --trust-pickle   a pickle you made yourself, named 'rf'
+  dockml serve a.onnx b.onnx --port 8080        several models, under /models/NAME/...
+  dockml serve model.skops --workers 1 --batch-max-rows 1 --runtime sklearn
+                                                the naive way: scikit-learn per request
+"""
+
+
+
+
+def register(commands: Any) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="serve models (or the demo services) over HTTP",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument("models", nargs="*", metavar="MODEL", help="model files, each PATH or NAME=PATH")
+    serve.add_argument("--host", help="address to listen on (default: 127.0.0.1, this machine only; "
+                       "0.0.0.0 listens on every interface)")
+    serve.add_argument("--port", type=int, help="TCP port (default: 5000)")
+    add_serving_options(serve)
+    serve.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"],
+                       help="log level (default: info)")
+    limits = serve.add_argument_group("limits and shutdown")
+    limits.add_argument("--request-timeout-s", type=float, metavar="S", help="answer 504 to a request still running after S seconds (default: 30)")
+    limits.add_argument("--max-in-flight", type=int, metavar="N",
+                        help="requests in progress per worker; beyond, a fast 503 with Retry-After (default: 256)")
+    limits.add_argument("--max-csv-rows", type=int, metavar="N", help="most rows in one uploaded CSV, else 413 (default: 1000000)")
+    limits.add_argument("--max-image-pixels", type=int, metavar="N", help="most pixels in one uploaded image, else 413 (default: 40000000)")
+    limits.add_argument("--shutdown-drain-s", type=float, metavar="S",
+                        help="after SIGTERM, keep serving S seconds with /health/ready at 503 (default: 0; in "
+                        "Kubernetes a preStop sleep does this)")
+    limits.add_argument("--shutdown-grace-s", type=float, metavar="S",
+                        help="after SIGTERM, the longest wait for requests in progress; a second signal exits at once (default: 10)")
+    security = serve.add_argument_group("security and operations")
+    security.add_argument("--api-key", metavar="KEY",
+                          help="require this key (Authorization: Bearer KEY, or X-API-Key: KEY) on every route but "
+                          "the health checks; prefer DOCKML_API_KEY or --api-key-file, which ps cannot show (default: none)")
+    security.add_argument("--api-key-file", metavar="FILE", help="read the API key from the first line of FILE")
+    security.add_argument("--cors-origins", metavar="ORIGINS",
+                          help="comma-separated origins allowed to call from a browser, or * (default: none, CORS off)")
+    security.add_argument("--model-sha256", action="append", metavar="[NAME=]HEX",
+                          help="refuse to start unless the model file has this sha256; repeat per model")
+    security.add_argument("--access-log", choices=["off", "text", "json"],
+                          help="one log line per request with its id, as text or JSON (default: off)")
+
+    serve.set_defaults(run=run)
+
+
+def _announce(settings, registry) -> None:  # noqa: ANN001 - Settings, Registry
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    base = f"http://{host}:{settings.port}"
+    print(f"dockml {__version__} serving {len(registry)} model(s) on {base}", flush=True)
+    print(f"  Playground:  {base}/", flush=True)
+    print(f"  Swagger UI:  {base}/apidocs", flush=True)
+    print(f"  OpenAPI:     {base}/openapi.json", flush=True)
+    print(f"  health:      {base}/health/live  {base}/health/ready   metrics: {base}/metrics", flush=True)
+    for route in ("predict", "predict_file", "predict_image"):
+        default = registry.default_for(route)
+        if default is not None and len(registry) > 1:
+            print(f"  /{route} serves '{default.name}'", flush=True)
+    for service in registry:
+        signature = service.signature
+        print(f"  model '{service.name}' ({service.loaded.runtime.name}, {signature.task}; inputs: {signature.expected()[:80]})", flush=True)
+        prefix = "" if len(registry) == 1 else f"/models/{service.name}"
+        for route in service.routes():
+            method = "GET|POST" if route == "predict" else "POST"
+            print(f"    {method:8} {base}{prefix}/{route}", flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    configure_logging(args.log_level or "info")
+    settings = settings_or_demos(args, model_sha256=args.model_sha256 or [])
+    if not args.models and not args.config:
+        print("No model given: serving the demo services 'iris' and 'digits'.", flush=True)
+    with _metrics_folder(settings.workers):
+        # Imported only now: the metrics module must see PROMETHEUS_MULTIPROC_DIR when it loads.
+        from dockml.server import run as run_server
+        from dockml.service import load_registry
+
+        # Load before binding the port, so a bad model stops the start with a clear message.
+        registry = load_registry(settings)
+        _announce(settings, registry)
+        run_server(settings, registry)
+    return 0
+
+
+@contextlib.contextmanager
+def _metrics_folder(workers: int) -> Iterator[None]:
+    """Several workers add up their metrics through files in a private folder."""
+    if workers == 1 or "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="dockml-metrics-") as folder:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+        try:
+            yield
+        finally:
+            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+
