@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from dockml.http.guards import ApiKey
+from dockml.http.guards import Edge
 from servers import make_client
 
 
@@ -79,5 +79,5 @@ def test_only_the_playground_files_are_keyless(path):
         return {"type": "http.request", "body": b""}
 
     scope = {"type": "http", "method": "GET", "path": path, "headers": [], "query_string": b""}
-    asyncio.run(ApiKey(inner, key="s3cret-key")(scope, receive, send))
+    asyncio.run(Edge(inner, api_key="s3cret-key")(scope, receive, send))
     assert statuses == [401]

@@ -1,10 +1,14 @@
-"""The edge of the server, in plain ASGI so it also covers the predict fast path:
+"""The edge of the server, in plain ASGI so it also covers the predict fast path. For every
+request, in this order:
 
-    RequestContext   request id (X-Request-ID accepted or made), access log line
-     └ ApiKey        optional key (Bearer or X-API-Key), compared in constant time
-        └ Admission  a bounded number of requests in progress, else a fast 503 + Retry-After
-           └ Deadline  a per-request time limit, else 504
-              └ the app (FastPredict, then Starlette)
+    request id     X-Request-ID accepted (if sane) or made, returned in the response
+    API key        optional (Bearer or X-API-Key), compared in constant time; 401 otherwise
+    admission      a bounded number of requests in progress; beyond, a fast 503 + Retry-After
+    deadline       a request still running after request_timeout_s is cancelled: 504
+    access log     one line per request (off, text or JSON), with its id
+
+One layer rather than one middleware each: every ASGI layer costs a coroutine and a send
+wrapper per request, and on the predict path five of them cost as much as the model.
 """
 
 from __future__ import annotations
@@ -13,172 +17,155 @@ import asyncio
 import hmac
 import json
 import logging
+import os
 import time
-import uuid
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dockml.http.problems import MEDIA_TYPE, problem_body
 
 access_log = logging.getLogger("dockml.access")
-OPEN_PATHS = ("/health/live", "/health/ready", "/v2/health/live", "/v2/health/ready", "/ping")
+OPEN_PATHS = frozenset({"/health/live", "/health/ready", "/v2/health/live", "/v2/health/ready", "/ping"})
 # The playground's page and files hold no data, and a browser cannot send a key to open a page:
 # they load without it so the page can ask for the key, which every call it makes then sends.
-KEYLESS_PAGES = ("/",)
+KEYLESS_PAGES = frozenset({"/"})
 KEYLESS_PREFIX = "/playground/"
+KEY_ADVICE = "missing or wrong API key; send it as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'"
 
 
-async def send_problem(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] = ()) -> None:  # type: ignore[assignment]
+async def send_problem(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
     body = problem_body(status, detail)
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode()), *headers],
+            "headers": [(b"content-type", MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode()), *(headers or [])],
         }
     )
     await send({"type": "http.response.body", "body": body})
 
 
-class RequestContext:
-    """Gives every request an id (the client's X-Request-ID if it is sane), returns it in the
-    response, and writes one access log line per request: text, or JSON when ``json_logs``."""
+def keyless(path: str) -> bool:
+    """Paths open without the API key: the health checks and the playground's files."""
+    return path in OPEN_PATHS or path in KEYLESS_PAGES or (path.startswith(KEYLESS_PREFIX) and ".." not in path)
 
-    def __init__(self, app: ASGIApp, *, access_log_format: str) -> None:
+
+class Edge:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        api_key: str = "",
+        max_in_flight: int = 256,
+        request_timeout_s: float = 30.0,
+        access_log_format: str = "off",
+    ) -> None:
         self.app = app
-        self.format = access_log_format  # "off", "text" or "json"
+        self.key = api_key.encode()
+        self.limit = max_in_flight
+        self.seconds = request_timeout_s
+        self.log_format = access_log_format  # "off", "text" or "json"
+        self.in_progress = 0
+        # Ids unique across workers and restarts without a random draw per request.
+        self.prefix = os.urandom(12).hex()
+        self.issued = 0
+        # The deadline: one watchdog checks the requests in progress a few times per deadline,
+        # instead of a timer per request.
+        self.due: dict[asyncio.Task[Any], float] = {}
+        self.expired: set[asyncio.Task[Any]] = set()
+        self.watchdog: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = ""
+        request_id, given_key = "", b""
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 candidate = value.decode("latin-1")
                 if 0 < len(candidate) <= 128 and candidate.isprintable():
                     request_id = candidate
-        request_id = request_id or uuid.uuid4().hex
+            elif name == b"x-api-key":
+                given_key = value
+            elif name == b"authorization" and value[:7].lower() == b"bearer ":
+                given_key = value[7:].strip()
+        if not request_id:
+            self.issued += 1
+            request_id = f"{self.prefix}{self.issued:08x}"
         scope["dockml.request_id"] = request_id
-        header = (b"x-request-id", request_id.encode("latin-1"))
+        id_header = (b"x-request-id", request_id.encode("latin-1"))
         started = time.perf_counter()
         status = 0
 
-        async def send_with_id(message: Message) -> None:
+        async def marked_send(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), header]
+                message["headers"] = [*message.get("headers", []), id_header]
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await self._guarded(scope, receive, marked_send, given_key, lambda: status != 0)
         finally:
-            if self.format != "off":
+            if self.log_format != "off":
                 self._log(scope, request_id, status or 500, time.perf_counter() - started)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send, given_key: bytes, responded: Any) -> None:
+        path = scope["path"]
+        # Constant time, so the answer's timing tells nothing about how much of a guess was right.
+        if self.key and not keyless(path) and not hmac.compare_digest(given_key, self.key):
+            await send_problem(send, 401, KEY_ADVICE, [(b"www-authenticate", b'Bearer realm="dockml"')])
+            return
+        if path in OPEN_PATHS:  # health checks are always admitted, and never time out
+            await self.app(scope, receive, send)
+            return
+        if self.in_progress >= self.limit:
+            detail = f"the server is at capacity ({self.limit} requests in progress); retry shortly"
+            await send_problem(send, 503, detail, [(b"retry-after", b"1")])
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        if self.watchdog is None or self.watchdog.done():
+            self.watchdog = asyncio.get_running_loop().create_task(self._watch())
+        self.in_progress += 1
+        self.due[task] = time.monotonic() + self.seconds
+        try:
+            await self.app(scope, receive, send)
+        except asyncio.CancelledError:
+            if task not in self.expired:
+                raise
+            task.uncancel()
+            if not responded():
+                await send_problem(send, 504, f"the request took longer than {self.seconds:g} s (request_timeout_s)")
+        finally:
+            self.in_progress -= 1
+            self.due.pop(task, None)
+            self.expired.discard(task)
+
+    async def _watch(self) -> None:
+        period = min(1.0, max(self.seconds / 4, 0.001))
+        while self.due:
+            await asyncio.sleep(period)
+            now = time.monotonic()
+            for task, due in list(self.due.items()):
+                if now >= due and task not in self.expired:
+                    self.expired.add(task)
+                    task.cancel()
 
     def _log(self, scope: Scope, request_id: str, status: int, seconds: float) -> None:
         client = scope.get("client") or ("-", 0)
-        if self.format == "json":
-            access_log.info(
-                json.dumps(
-                    {
-                        "request_id": request_id,
-                        "client": client[0],
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "status": status,
-                        "duration_ms": round(seconds * 1000, 3),
-                    }
-                )
-            )
+        if self.log_format == "json":
+            line = {
+                "request_id": request_id,
+                "client": client[0],
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "duration_ms": round(seconds * 1000, 3),
+            }
+            access_log.info(json.dumps(line))
         else:
             access_log.info(
                 '%s "%s %s" %d %.1fms id=%s', client[0], scope["method"], scope["path"], status, seconds * 1000, request_id
             )
-
-
-class ApiKey:
-    """401 on every route but the health checks and the playground's files unless the request carries the key."""
-
-    def __init__(self, app: ASGIApp, *, key: str) -> None:
-        self.app = app
-        self.key = key.encode()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS or _keyless(scope["path"]):
-            await self.app(scope, receive, send)
-            return
-        given = b""
-        for name, value in scope["headers"]:
-            if name == b"x-api-key":
-                given = value
-            elif name == b"authorization" and value[:7].lower() == b"bearer ":
-                given = value[7:].strip()
-        # Constant time, so the answer's timing tells nothing about how much of a guess was right.
-        if not hmac.compare_digest(given, self.key):
-            await send_problem(
-                send,
-                401,
-                "missing or wrong API key; send it as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'",
-                [(b"www-authenticate", b'Bearer realm="dockml"')],
-            )
-            return
-        await self.app(scope, receive, send)
-
-
-def _keyless(path: str) -> bool:
-    return path in KEYLESS_PAGES or (path.startswith(KEYLESS_PREFIX) and ".." not in path)
-
-
-class Admission:
-    """At most ``limit`` requests in progress in this worker; beyond, 503 at once (the client
-    should retry after a second), so the queue never grows and admitted requests keep their
-    latency. Health checks are always admitted."""
-
-    def __init__(self, app: ASGIApp, *, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-        self.in_progress = 0
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
-            await self.app(scope, receive, send)
-            return
-        if self.in_progress >= self.limit:
-            await send_problem(
-                send, 503, f"the server is at capacity ({self.limit} requests in progress); retry shortly",
-                [(b"retry-after", b"1")],
-            )
-            return
-        self.in_progress += 1
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.in_progress -= 1
-
-
-class Deadline:
-    """A request that takes longer than ``seconds`` is cancelled and answered 504."""
-
-    def __init__(self, app: ASGIApp, *, seconds: float) -> None:
-        self.app = app
-        self.seconds = seconds
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            async with asyncio.timeout(self.seconds):
-                await self.app(scope, receive, tracking_send)
-        except TimeoutError:
-            if not started:
-                await send_problem(send, 504, f"the request took longer than {self.seconds:g} s (request_timeout_s)")
