@@ -110,22 +110,19 @@ def create_app(registry: Registry, settings: Settings) -> ASGIApp:
         },
         lifespan=lifespan,
     )
-    return guarded(FastPredict(app, predict_paths, settings.max_body_bytes), settings)
-
-
-def guarded(app: ASGIApp, settings: Settings) -> ASGIApp:
-    """The edge around everything, the fast path included (see guards.py)."""
-    app = Edge(
+    edge = Edge(
         app,
         api_key=settings.api_key,
         max_in_flight=settings.max_in_flight,
         request_timeout_s=settings.request_timeout_s,
         access_log_format=settings.access_log,
     )
-    app = ProtocolErrors(app)
+    # The edge (guards.py) wraps every route; the predict fast path, outermost, runs its steps
+    # inline. Protocol error bodies concern only the V2 and MLflow paths, behind the fast path.
+    outer: ASGIApp = FastPredict(ProtocolErrors(edge), predict_paths, settings.max_body_bytes, edge)
     origins = [origin.strip() for origin in settings.cors_origins.split(",") if origin.strip()]
     if origins:
-        app = CORSMiddleware(
-            app, allow_origins=origins, allow_methods=["GET", "POST"], allow_headers=["*"], expose_headers=["X-Request-ID"]
+        outer = CORSMiddleware(
+            outer, allow_origins=origins, allow_methods=["GET", "POST"], allow_headers=["*"], expose_headers=["X-Request-ID"]
         )
-    return app
+    return outer

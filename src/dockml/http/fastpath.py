@@ -9,6 +9,7 @@ problem documents for errors, the same metrics.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from dockml import metrics
 from dockml.codecs.records import decode_json, decode_query
 from dockml.errors import DockmlError, FieldError, InvalidInput, MalformedInput, MethodNotAllowed, UnsupportedMediaType
+from dockml.http.guards import Edge
 from dockml.http.limits import too_large
 from dockml.http.problems import MEDIA_TYPE, problem_body
 from dockml.service import ModelService
@@ -73,12 +75,19 @@ class _Route:
         self.ok = metrics.REQUESTS.labels(service.name, "predict", "200")
 
 
+class _Refused(Exception):
+    def __init__(self, status: int, detail: str, headers: list[tuple[bytes, bytes]]) -> None:
+        self.status, self.detail, self.headers = status, detail, headers
+
+
 class FastPredict:
-    def __init__(self, app: ASGIApp, services: dict[str, ModelService], max_body_bytes: int) -> None:
-        """``services`` maps each predict path (``/predict``, ``/models/iris/predict``) to its model."""
+    def __init__(self, app: ASGIApp, services: dict[str, ModelService], max_body_bytes: int, edge: Edge) -> None:
+        """``services`` maps each predict path (``/predict``, ``/models/iris/predict``) to its model;
+        ``app`` answers everything else; ``edge``'s steps (guards.py) run here inline."""
         self.app = app
         self.routes = {path: _Route(service) for path, service in services.items()}
         self.max_body_bytes = max_body_bytes
+        self.edge = edge
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = self.routes.get(scope["path"]) if scope["type"] == "http" else None
@@ -86,25 +95,52 @@ class FastPredict:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        edge = self.edge
+        id_header, given_key = edge.identify(scope)
+        task = asyncio.current_task()
+        assert task is not None
+        entered = False
         try:
+            refused = edge.refusal(scope["path"], given_key)
+            if refused is not None:
+                status, detail, extra = refused
+                raise _Refused(status, detail, extra)
+            edge.enter(task)
+            entered = True
             if scope["method"] not in ("GET", "POST"):
                 raise MethodNotAllowed(f"{scope['method']} is not allowed on {scope['path']}; use GET, POST")
             status, body = 200, await self._predict(route.service, scope, receive, route)
-            headers = _JSON_HEADERS
+            headers = [*_JSON_HEADERS, id_header]
+        except _Refused as refusal:
+            status, body = refusal.status, problem_body(refusal.status, refusal.detail)
+            headers = [*_PROBLEM_HEADERS, *refusal.headers, id_header]
         except DockmlError as error:
-            status, body, headers = int(error.status), problem_body(int(error.status), error.detail, error.errors), _PROBLEM_HEADERS
+            status, body = int(error.status), problem_body(int(error.status), error.detail, error.errors)
+            headers = [*_PROBLEM_HEADERS, id_header]
             if status == 405:
-                headers = [*headers, (b"allow", b"GET, POST")]
+                headers.append((b"allow", b"GET, POST"))
             if status >= 500:
-                log.error("%s %s (request %s): %s", scope["method"], scope["path"], scope.get("dockml.request_id"), error.detail)
+                log.error("%s %s (request %s): %s", scope["method"], scope["path"], scope["dockml.request_id"], error.detail)
+        except asyncio.CancelledError:
+            if not edge.timed_out(task):
+                raise
+            status, body = 504, problem_body(504, edge.deadline_detail())
+            headers = [*_PROBLEM_HEADERS, id_header]
         except Exception:
-            log.exception("unhandled error on %s %s (request %s)", scope["method"], scope["path"], scope.get("dockml.request_id"))
-            status, headers = 500, _PROBLEM_HEADERS
-            body = problem_body(500, "internal server error; the server log has the cause")
-        await send({"type": "http.response.start", "status": status, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+            log.exception("unhandled error on %s %s (request %s)", scope["method"], scope["path"], scope["dockml.request_id"])
+            status, body = 500, problem_body(500, "internal server error; the server log has the cause")
+            headers = [*_PROBLEM_HEADERS, id_header]
+        finally:
+            if entered:
+                edge.leave(task)
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-        route.latency.observe(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        route.latency.observe(elapsed)
         (route.ok if status == 200 else metrics.REQUESTS.labels(route.service.name, "predict", str(status))).inc()
+        if edge.log_format != "off":
+            edge.log(scope, status, elapsed)
 
     async def _predict(self, service: ModelService, scope: Scope, receive: Receive, route: _Route) -> bytes:
         signature = service.signature
