@@ -20,7 +20,6 @@ from starlette.types import ASGIApp
 from dockml.config import Settings
 from dockml.errors import DockmlError, NotReady
 from dockml import metrics
-from dockml.http.metrics import RequestMetrics
 from dockml.http.docs import docs_routes
 from dockml.http.fastpath import FastPredict
 from dockml.http.guards import Edge
@@ -102,7 +101,7 @@ def create_app(registry: Registry, settings: Settings) -> ASGIApp:
         predict_paths["/predict"] = default
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(RequestMetrics), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
+        middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
         exception_handlers={
             DockmlError: on_dockml_error,
             HTTPException: on_http_error,

@@ -5,7 +5,7 @@ request, in this order:
     API key        optional (Bearer or X-API-Key), compared in constant time; 401 otherwise
     admission      a bounded number of requests in progress; beyond, a fast 503 + Retry-After
     deadline       a request still running after request_timeout_s is cancelled: 504
-    access log     one line per request (off, text or JSON), with its id
+    access log     one line per request (off, text or JSON), with its id, and its metrics
 
 One layer rather than one middleware each: every ASGI layer costs a coroutine and a send
 wrapper per request, and on the predict path five of them cost as much as the model.
@@ -23,6 +23,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dockml import metrics
 from dockml.http.problems import MEDIA_TYPE, problem_body
 
 access_log = logging.getLogger("dockml.access")
@@ -161,8 +162,13 @@ class Edge:
                 finally:
                     self.leave(task)
         finally:
+            elapsed = time.perf_counter() - started
+            # Routes label themselves (model, route) in the scope; the fast path counts its own.
+            model, route = scope.get("dockml.labels", ("", "unmatched"))
+            metrics.REQUESTS.labels(model, route, str(status or 500)).inc()
+            metrics.LATENCY.labels(model, route).observe(elapsed)
             if self.log_format != "off":
-                self.log(scope, status or 500, time.perf_counter() - started)
+                self.log(scope, status or 500, elapsed)
 
     async def _watch(self) -> None:
         period = min(1.0, max(self.seconds / 4, 0.001))
