@@ -96,7 +96,7 @@ class FastPredict:
             return
         started = time.perf_counter()
         edge = self.edge
-        id_header, given_key = edge.identify(scope)
+        id_header, given_key, content_type, content_length = edge.identify(scope)
         task = asyncio.current_task()
         assert task is not None
         entered = False
@@ -109,7 +109,7 @@ class FastPredict:
             entered = True
             if scope["method"] not in ("GET", "POST"):
                 raise MethodNotAllowed(f"{scope['method']} is not allowed on {scope['path']}; use GET, POST")
-            status, body = 200, await self._predict(route.service, scope, receive, route)
+            status, body = 200, await self._predict(route.service, scope, receive, content_type, content_length)
             headers = [*_JSON_HEADERS, id_header]
         except _Refused as refusal:
             status, body = refusal.status, problem_body(refusal.status, refusal.detail)
@@ -142,24 +142,24 @@ class FastPredict:
         if edge.log_format != "off":
             edge.log(scope, status, elapsed)
 
-    async def _predict(self, service: ModelService, scope: Scope, receive: Receive, route: _Route) -> bytes:
+    async def _predict(
+        self, service: ModelService, scope: Scope, receive: Receive, content_type: bytes, content_length: bytes
+    ) -> bytes:
         signature = service.signature
-        query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True) if scope["query_string"] else []
-        # "proba" is a control parameter, unless the model has a feature of that name.
-        control = "proba" not in signature.name_set
-        proba_values = [v for k, v in query if k == "proba"] if control else []
-        proba = parse_proba(proba_values[-1] if proba_values else None, service)
+        proba = False
+        if scope["query_string"]:
+            query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+            # "proba" is a control parameter, unless the model has a feature of that name.
+            control = "proba" not in signature.name_set
+            proba_values = [v for k, v in query if k == "proba"] if control else []
+            proba = parse_proba(proba_values[-1] if proba_values else None, service)
+        else:
+            query, control = [], True
         if scope["method"] == "GET":
             table = decode_query([(k, v) for k, v in query if not (control and k == "proba")], signature)
         else:
-            content_type, length = "", b""
-            for name, value in scope["headers"]:
-                if name == b"content-type":
-                    content_type = value.decode("latin-1")
-                elif name == b"content-length":
-                    length = value
-            check_json_media_type(content_type)
-            table = decode_json(parse_json_body(await self._read_body(receive, length)), signature)
+            check_json_media_type(content_type.decode("latin-1"))
+            table = decode_json(parse_json_body(await self._read_body(receive, content_length)), signature)
         outputs = await service.predict(table)
         return orjson.dumps(service.encoder.to_json(outputs, proba=proba), option=orjson.OPT_SERIALIZE_NUMPY)
 
