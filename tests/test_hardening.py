@@ -4,7 +4,6 @@ Each test prints its figure."""
 from __future__ import annotations
 
 import asyncio
-import os
 import pickle
 import signal
 import subprocess
@@ -16,7 +15,6 @@ import httpx
 import numpy as np
 from sklearn.datasets import load_iris
 
-import trained
 from servers import free_port
 
 ROWS = load_iris().data
@@ -158,7 +156,6 @@ def test_a_pickle_that_would_write_a_file_is_refused(tmp_path):
 
 
 def test_onnx_with_external_data_outside_its_folder_is_refused(tmp_path):
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     weights = numpy_helper.from_array(np.ones((4, 1), dtype=np.float32), name="w")

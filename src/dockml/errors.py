@@ -44,14 +44,6 @@ class DockmlError(Exception):
         self.detail = detail
         self.errors = errors or []
 
-    @property
-    def title(self) -> str:
-        return self.status.phrase
-
-    @property
-    def type_slug(self) -> str:
-        return self.status.phrase.lower().replace(" ", "-")
-
 
 class InvalidInput(DockmlError, ValueError):
     status = HTTPStatus.UNPROCESSABLE_ENTITY

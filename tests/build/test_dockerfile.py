@@ -14,7 +14,7 @@ from dockml.build.dockerfile import BuildSpec, ModelArtifact, render_dockerfile
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "Dockerfile.iris"
 SPEC = BuildSpec(
-    models=(ModelArtifact(name="iris", file="iris.onnx", sha256="ab" * 32, runtime="onnx", side_file="iris.dockml.toml"),),
+    models=(ModelArtifact(name="iris", file="iris.onnx", sha256="ab" * 32, runtime="onnx"),),
     dockml_version="0.1.0",
     created="2026-01-01T00:00:00+00:00",
     title="rf-api",

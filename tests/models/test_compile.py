@@ -12,7 +12,6 @@ import pytest
 import trained
 from dockml.config import model_spec
 from dockml.models import load_model
-from dockml.models.compile import compile_sklearn
 from dockml.models.parity import compare, sample_table
 from dockml.models.sklearn import load_sklearn
 

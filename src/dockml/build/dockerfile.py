@@ -17,7 +17,6 @@ class ModelArtifact:
     file: str  # the file name inside models/ (compiled .onnx, or the original when it did not compile)
     sha256: str  # of the source file the user gave
     runtime: str  # "onnx" or "sklearn"
-    side_file: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

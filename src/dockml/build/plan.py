@@ -47,7 +47,7 @@ def plan_build(settings: Settings, *, title: str, base_image: str | None, ca_cer
         side = side_file_for(spec.path)
         if side.is_file():
             side_files[spec.name] = side
-        models.append(ModelArtifact(name=spec.name, file=file, sha256=sha, runtime=runtime, side_file=side.name if side.is_file() else None))
+        models.append(ModelArtifact(name=spec.name, file=file, sha256=sha, runtime=runtime))
     defaults = Settings()
     server = {key: getattr(settings, key) for key in _SERVE_SETTINGS if getattr(settings, key) != getattr(defaults, key)}
     if not workers_given:

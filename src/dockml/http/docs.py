@@ -12,8 +12,6 @@ from starlette.staticfiles import StaticFiles
 
 from dockml.errors import MissingDependency
 
-ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "favicon-32x32.png")
-
 PAGE = """<!doctype html>
 <html lang="en">
 <head>

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
-import logging
 import os
 import tempfile
 from dataclasses import dataclass
@@ -23,7 +22,6 @@ from dockml.models.onnx import SIGNATURE_KEY
 from dockml.models.parity import ParityReport, compare, sample_table
 from dockml.signature import Signature
 
-log = logging.getLogger("dockml.models")
 
 PARITY_KEY = "dockml.parity"
 
@@ -137,8 +135,3 @@ def compiled_report(loaded: LoadedModel) -> dict[str, Any] | None:
 
     values = metadata(loaded.runtime.session_)  # type: ignore[attr-defined]
     return json.loads(values[PARITY_KEY]) if PARITY_KEY in values else None
-
-
-def log_fallback(name: str, reason: str) -> None:
-    log.warning("model %r is served by scikit-learn: ONNX compilation was not used (%s)", name, reason)
-
