@@ -72,8 +72,9 @@ class Deadline:
 
     def require(self, seconds: float) -> None:
         if time.monotonic() + seconds > self.end:
-            raise TimeLimit(f"the time limit of {self.seconds:.0f} s would be exceeded; "
-                            "raise --time-limit or lower --duration")
+            raise TimeLimit(
+                f"the time limit of {self.seconds:.0f} s would be exceeded; raise --time-limit or lower --duration"
+            )
 
     def remaining(self) -> float:
         return max(0.0, self.end - time.monotonic())
@@ -128,15 +129,32 @@ def server_specs(iris: Path, workers: int) -> list[ServerSpec]:
     singles, batch = single_row_scenarios(), batch_scenario()
     dockml = [sys.executable, "-m", "dockml", "serve", str(iris), "--workers", str(workers)]
     reference = [
-        sys.executable, "-m", "uvicorn", "reference_app:app", "--app-dir", str(BENCH_DIR),
-        "--workers", str(workers), "--loop", "uvloop", "--http", "httptools",
-        "--no-access-log", "--log-level", "warning",
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "reference_app:app",
+        "--app-dir",
+        str(BENCH_DIR),
+        "--workers",
+        str(workers),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
     ]
     return [
         ServerSpec("dockml", dockml, "/health/ready", singles + [batch], "/models"),
         ServerSpec("reference", reference, "/", singles),
-        ServerSpec("naive", dockml + ["--runtime", "sklearn", "--batch-max-rows", "1"], "/health/ready",
-                   singles + [batch], "/models"),
+        ServerSpec(
+            "naive",
+            dockml + ["--runtime", "sklearn", "--batch-max-rows", "1"],
+            "/health/ready",
+            singles + [batch],
+            "/models",
+        ),
     ]
 
 
@@ -180,7 +198,10 @@ def serving(spec: ServerSpec, deadline: Deadline, logs: Path) -> Iterator[Runnin
         # A session of its own, so that uvicorn's workers can be killed with their supervisor.
         process = subprocess.Popen(
             [*spec.argv, "--host", HOST, "--port", str(port)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         _RUNNING.add(process)
         try:
@@ -257,8 +278,9 @@ def served_models(port: int, path: str | None) -> str:
         return "no model"
     try:
         models = json.loads(request(port, "GET", path)[1])["models"]
-        return "; ".join(f"{m['name']}: runtime {m.get('runtime', '?')}, batching {json.dumps(m.get('batching'))}"
-                         for m in models)
+        return "; ".join(
+            f"{m['name']}: runtime {m.get('runtime', '?')}, batching {json.dumps(m.get('batching'))}" for m in models
+        )
     except (OSError, http.client.HTTPException, ValueError, LookupError, TypeError) as error:
         return f"unknown ({error!r})"
 
@@ -296,8 +318,10 @@ def lua_long_string(text: str) -> str:
 def lua_script(scenario: Scenario) -> str:
     lines = [f'wrk.method = "{scenario.method}"']
     if scenario.body is not None:
-        lines += [f"wrk.body = {lua_long_string(scenario.body.decode())}",
-                  'wrk.headers["Content-Type"] = "application/json"']
+        lines += [
+            f"wrk.body = {lua_long_string(scenario.body.decode())}",
+            'wrk.headers["Content-Type"] = "application/json"',
+        ]
     return "\n".join(lines) + "\n" + LUA_DONE
 
 
@@ -319,8 +343,15 @@ def run_wrk(port: int, scenario: Scenario, duration_s: int, scripts: Path, deadl
     script = scripts / f"{scenario.key}.lua"
     script.write_text(lua_script(scenario))
     argv = [
-        "wrk", f"-t{scenario.threads}", f"-c{scenario.connections}", f"-d{duration_s}s",
-        f"--timeout={WRK_TIMEOUT_S}s", "--latency", "-s", str(script), f"http://{HOST}:{port}{scenario.target}",
+        "wrk",
+        f"-t{scenario.threads}",
+        f"-c{scenario.connections}",
+        f"-d{duration_s}s",
+        f"--timeout={WRK_TIMEOUT_S}s",
+        "--latency",
+        "-s",
+        str(script),
+        f"http://{HOST}:{port}{scenario.target}",
     ]
     timeout_s = duration_s + WRK_GRACE_S
     deadline.require(timeout_s)
@@ -430,8 +461,10 @@ class Budget:
 
 
 def describe_run(key: str, scenario: Scenario, result: WrkResult) -> str:
-    return (f"  {key}: {scenario.label}: {result.per_second:,.0f} req/s, p50 {result.p50_ms:.3f} ms, "
-            f"p99 {result.p99_ms:.3f} ms, {result.errors} errors")
+    return (
+        f"  {key}: {scenario.label}: {result.per_second:,.0f} req/s, p50 {result.p50_ms:.3f} ms, "
+        f"p99 {result.p99_ms:.3f} ms, {result.errors} errors"
+    )
 
 
 def load(spec: ServerSpec, server: Running, budget: Budget) -> tuple[dict[str, WrkResult], CpuSplit | None]:
@@ -544,8 +577,9 @@ def ratio_rows(results: Results, scenarios: Sequence[Scenario]) -> list[list[str
     def text(value: float | None) -> str:
         return "n/a" if value is None else f"{value:.3g}x"
 
-    return [[s.label, text(ratio(results, "reference", s.key)), text(ratio(results, "naive", s.key))]
-            for s in scenarios]
+    return [
+        [s.label, text(ratio(results, "reference", s.key)), text(ratio(results, "naive", s.key))] for s in scenarios
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -590,15 +624,27 @@ def checks(results: Results, dockml_ready_s: float | None) -> list[Check]:
     ]
     batch = run_of(results, "dockml", "rows1000_c4")
     rows = None if batch is None else batch.per_second * BATCH_ROWS
-    found.append(Check(f"POST {BATCH_ROWS} rows c4 >= 500,000 rows/s", "n/a" if rows is None else f"{rows:,.0f}",
-                       None if rows is None else rows >= 500_000 and clean(results, "rows1000_c4")))
+    found.append(
+        Check(
+            f"POST {BATCH_ROWS} rows c4 >= 500,000 rows/s",
+            "n/a" if rows is None else f"{rows:,.0f}",
+            None if rows is None else rows >= 500_000 and clean(results, "rows1000_c4"),
+        )
+    )
     dockml = results.get("dockml")
     rss = None if dockml is None else dockml.memory.rss_mb
-    found.append(Check("RSS per worker <= 120 MB", "n/a" if rss is None else f"{rss:.1f} MB",
-                       None if rss is None else rss <= 120.0))
-    found.append(Check("start to ready (warm cache) <= 1 s",
-                       "n/a" if dockml_ready_s is None else f"{dockml_ready_s:.3f} s",
-                       None if dockml_ready_s is None else dockml_ready_s <= 1.0))
+    found.append(
+        Check(
+            "RSS per worker <= 120 MB", "n/a" if rss is None else f"{rss:.1f} MB", None if rss is None else rss <= 120.0
+        )
+    )
+    found.append(
+        Check(
+            "start to ready (warm cache) <= 1 s",
+            "n/a" if dockml_ready_s is None else f"{dockml_ready_s:.3f} s",
+            None if dockml_ready_s is None else dockml_ready_s <= 1.0,
+        )
+    )
     return found
 
 
@@ -613,8 +659,9 @@ def cpu_lines(results: Results) -> list[str]:
 
 
 def served_lines(results: Results) -> list[str]:
-    return [f"- {server}: `{result.command}` ({result.models})"
-            for server, result in results.items() if result is not None]
+    return [
+        f"- {server}: `{result.command}` ({result.models})" for server, result in results.items() if result is not None
+    ]
 
 
 def cpu_model() -> str:
@@ -627,8 +674,12 @@ def cpu_model() -> str:
 
 def source_version() -> str:
     with suppress(OSError, subprocess.SubprocessError):
-        completed = subprocess.run(["git", "-C", str(BENCH_DIR.parent), "describe", "--always", "--dirty"],
-                                   capture_output=True, text=True, timeout=10)
+        completed = subprocess.run(
+            ["git", "-C", str(BENCH_DIR.parent), "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         if completed.returncode == 0:
             return completed.stdout.strip()
     return "unknown"
@@ -651,16 +702,24 @@ def preamble(args: argparse.Namespace, load_average: float) -> list[str]:
     ]
 
 
-def report(args: argparse.Namespace, load_average: float, results: Results, scenarios: Sequence[Scenario],
-           dockml_ready_s: float | None, notes: Sequence[str]) -> str:
+def report(
+    args: argparse.Namespace,
+    load_average: float,
+    results: Results,
+    scenarios: Sequence[Scenario],
+    dockml_ready_s: float | None,
+    notes: Sequence[str],
+) -> str:
     lines = preamble(args, load_average)
     rows = scenario_rows(results, scenarios) + process_rows(results, dockml_ready_s)
     lines += markdown_table(["scenario", *SERVERS], rows)
     lines += ["", "## Ratios (requests/s)", ""]
     lines += markdown_table(["scenario", "dockml/reference", "dockml/naive"], ratio_rows(results, scenarios))
     lines += ["", "## Targets", ""]
-    lines += markdown_table(["target", "dockml", "result"],
-                            [[c.target, c.measured, verdict(c.passed)] for c in checks(results, dockml_ready_s)])
+    lines += markdown_table(
+        ["target", "dockml", "result"],
+        [[c.target, c.measured, verdict(c.passed)] for c in checks(results, dockml_ready_s)],
+    )
     lines += ["", "## CPU per worker during POST 1 row, c64", ""] + (cpu_lines(results) or ["- not measured"])
     lines += ["", "## Servers (each with --host 127.0.0.1 --port on a free port)", ""] + served_lines(results)
     if notes:
@@ -673,12 +732,17 @@ def report(args: argparse.Namespace, load_average: float, results: Results, scen
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=int, default=10, metavar="SECONDS",
-                        help="length of each wrk run (default: 10)")
+    parser.add_argument(
+        "--duration", type=int, default=10, metavar="SECONDS", help="length of each wrk run (default: 10)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="worker processes per server (default: 2)")
     parser.add_argument("--out", type=Path, metavar="FILE", help="also write the report to this markdown file")
-    parser.add_argument("--time-limit", type=float, metavar="SECONDS",
-                        help="stop everything after this long (default: 30 x duration + 300)")
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="SECONDS",
+        help="stop everything after this long (default: 30 x duration + 300)",
+    )
     args = parser.parse_args(argv)
     if args.duration < 1 or args.workers < 1:
         parser.error("--duration and --workers must be at least 1")
@@ -722,8 +786,10 @@ def bench_all(
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if shutil.which("wrk") is None:
-        print("bench: wrk is not installed; on Debian or Ubuntu: sudo apt-get install -y wrk "
-              "(macOS: brew install wrk)", file=sys.stderr)
+        print(
+            "bench: wrk is not installed; on Debian or Ubuntu: sudo apt-get install -y wrk (macOS: brew install wrk)",
+            file=sys.stderr,
+        )
         return 2
     load_average = os.getloadavg()[0]
     signal.signal(signal.SIGTERM, on_sigterm)

@@ -28,8 +28,16 @@ def cgroup_v1(root: Path, quota: int, period: int = 100_000, folder: str = "cpu"
 
 @pytest.mark.parametrize(
     ("cpu_max", "cpus"),
-    [("200000 100000", 2), ("100000 100000", 1), ("150000 100000", 2), ("50000 100000", 1), ("1000 100000", 1),
-     ("400000 200000", 2), ("max 100000", None), ("max", None)],
+    [
+        ("200000 100000", 2),
+        ("100000 100000", 1),
+        ("150000 100000", 2),
+        ("50000 100000", 1),
+        ("1000 100000", 1),
+        ("400000 200000", 2),
+        ("max 100000", None),
+        ("max", None),
+    ],
 )
 def test_cgroup_v2_quota_in_whole_cpus_rounded_up(tmp_path: Path, cpu_max: str, cpus: int | None):
     assert cgroup_cpu_limit(cgroup_v2(tmp_path, cpu_max)) == cpus

@@ -29,7 +29,9 @@ def test_concurrent_submits_share_one_call_and_get_their_own_rows(demo_models):
     loaded = load_model(model_spec(f"iris={demo_models['iris']}"), runtime="onnx")
     data = load_iris().data
     calls: list[tuple[int, int]] = []
-    batcher = Batcher(loaded.runtime.predict, BatchingPolicy(max_rows=64), in_thread=False, on_batch=lambda r, n: calls.append((r, n)))
+    batcher = Batcher(
+        loaded.runtime.predict, BatchingPolicy(max_rows=64), in_thread=False, on_batch=lambda r, n: calls.append((r, n))
+    )
 
     async def main() -> list[np.ndarray]:
         outputs = await asyncio.gather(*(batcher.submit(data[i : i + 1 + i % 3]) for i in range(40)))

@@ -13,7 +13,16 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_serve_help_explains_options_and_defaults():
     result = run("serve", "--help")
     assert result.returncode == 0
-    for text in ("--host", "default: 127.0.0.1", "--port", "default: 5000", "--workers", "--config", "--trust-pickle", "demo services"):
+    for text in (
+        "--host",
+        "default: 127.0.0.1",
+        "--port",
+        "default: 5000",
+        "--workers",
+        "--config",
+        "--trust-pickle",
+        "demo services",
+    ):
         assert text in result.stdout
 
 

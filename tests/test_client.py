@@ -35,7 +35,16 @@ def server(demo_models: dict[str, Path], tmp_path_factory: pytest.TempPathFactor
     """`dockml serve` with both demos, in its own process."""
     from servers import start_server
 
-    running = start_server([f"iris={demo_models['iris']}", f"digits={demo_models['digits']}", "--workers", "1", "--max-body-bytes", "100000"])
+    running = start_server(
+        [
+            f"iris={demo_models['iris']}",
+            f"digits={demo_models['digits']}",
+            "--workers",
+            "1",
+            "--max-body-bytes",
+            "100000",
+        ]
+    )
     yield running.url
     running.process.terminate()
     running.process.wait(timeout=15)
@@ -65,7 +74,9 @@ class Flaky:
 @contextlib.contextmanager
 def threaded_server(app: ASGIApp, port: int, *, delay_s: float = 0.0) -> Iterator[str]:
     """A real uvicorn server on 127.0.0.1:port in a thread, started after ``delay_s``."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", ws="none", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", ws="none", lifespan="on")
+    )
 
     def run() -> None:
         time.sleep(delay_s)
@@ -81,7 +92,9 @@ def threaded_server(app: ASGIApp, port: int, *, delay_s: float = 0.0) -> Iterato
 
 
 def iris_app(demo_models: dict[str, Path]) -> ASGIApp:
-    settings = load_settings(config_file=None, model_arguments=[f"iris={demo_models['iris']}"], flags={"workers": 1}, environ={})
+    settings = load_settings(
+        config_file=None, model_arguments=[f"iris={demo_models['iris']}"], flags={"workers": 1}, environ={}
+    )
     return create_app(load_registry(settings), settings)
 
 
@@ -98,7 +111,15 @@ def wait_until_up(port: int) -> None:
 
 def test_client_is_exported_from_dockml():
     assert dockml.Client is dc.Client and dockml.AsyncClient is dc.AsyncClient
-    assert set(dc.__all__) >= {"Client", "AsyncClient", "Predictions", "ClientError", "ServerError", "InvalidInput", "TransportError"}
+    assert set(dc.__all__) >= {
+        "Client",
+        "AsyncClient",
+        "Predictions",
+        "ClientError",
+        "ServerError",
+        "InvalidInput",
+        "TransportError",
+    }
 
 
 def test_predict_records_and_one_record(server):

@@ -14,9 +14,24 @@ UPLOADS = "predict_(file|image)"
 
 def run_schemathesis(url: str, *args: str) -> str:
     result = subprocess.run(
-        [SCHEMATHESIS, "run", f"{url}/openapi.json", "--checks", "all", "--max-examples", "40",
-         "--suppress-health-check", "all", "--seed", "1", "--no-color", *args],
-        capture_output=True, text=True, timeout=600,
+        [
+            SCHEMATHESIS,
+            "run",
+            f"{url}/openapi.json",
+            "--checks",
+            "all",
+            "--max-examples",
+            "40",
+            "--suppress-health-check",
+            "all",
+            "--seed",
+            "1",
+            "--no-color",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     summary = re.search(r"(\d+) generated, .*", result.stdout)
     print(f"\nschemathesis {' '.join(args)}: {summary.group(0) if summary else 'no summary'}")

@@ -36,7 +36,17 @@ async def _fire(url: str, bodies: list[dict], *, timeout_s: float = 60.0) -> lis
 def test_overload_gets_fast_503s_while_admitted_requests_succeed(server_factory, demo_models):
     # scikit-learn per request, one worker, room for 4: 40 concurrent requests are ten times capacity.
     server = server_factory(
-        [str(demo_models["iris"]), "--workers", "1", "--runtime", "sklearn", "--batch-max-rows", "1", "--max-in-flight", "4"]
+        [
+            str(demo_models["iris"]),
+            "--workers",
+            "1",
+            "--runtime",
+            "sklearn",
+            "--batch-max-rows",
+            "1",
+            "--max-in-flight",
+            "4",
+        ]
     )
     body = {"instances": ROWS.tolist()}
     memory_before = _rss_mb(server.process.pid)
@@ -53,14 +63,18 @@ def test_overload_gets_fast_503s_while_admitted_requests_succeed(server_factory,
         if response.status_code == 200:
             assert len(response.json()["predictions"]) == len(ROWS)
     memory_after = _rss_mb(server.process.pid)
-    print(f"\n40 requests at 10x capacity: {statuses.count(200)} served, {len(refused)} refused with 503 "
-          f"in {elapsed:.2f} s; RSS {memory_before:.0f} -> {memory_after:.0f} MB")
+    print(
+        f"\n40 requests at 10x capacity: {statuses.count(200)} served, {len(refused)} refused with 503 "
+        f"in {elapsed:.2f} s; RSS {memory_before:.0f} -> {memory_after:.0f} MB"
+    )
     assert memory_after < memory_before + 50
     assert httpx.get(f"{server.url}/health/ready").status_code == 200
 
 
 def test_sigterm_with_200_requests_in_flight_loses_none(server_factory, demo_models):
-    server = server_factory([str(demo_models["iris"]), "--workers", "1", "--runtime", "sklearn", "--batch-max-rows", "1"])
+    server = server_factory(
+        [str(demo_models["iris"]), "--workers", "1", "--runtime", "sklearn", "--batch-max-rows", "1"]
+    )
     body = {"instances": ROWS.tolist()}
 
     async def scenario() -> tuple[list, float]:

@@ -40,7 +40,9 @@ def predictions(path: Path) -> list[str]:
 
 
 def dockml(*args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dockml", *args], input=stdin, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "dockml", *args], input=stdin, capture_output=True, text=True, timeout=timeout
+    )
 
 
 # dockml score
@@ -118,8 +120,14 @@ def test_parquet_in_and_out(iris, tmp_path):
     score_file(iris, str(tmp_path / "in.csv"), str(tmp_path / "out.csv"), proba=True)
     from_parquet = pq.read_table(tmp_path / "out.parquet").to_pylist()
     from_csv = list(csv.DictReader(io.StringIO((tmp_path / "out.csv").read_text())))
-    assert [r["prediction"] for r in from_parquet] == [r["prediction"] for r in from_csv] == ["setosa", "virginica", "versicolor"]
-    assert [r["proba_virginica"] for r in from_parquet] == pytest.approx([float(r["proba_virginica"]) for r in from_csv])
+    assert (
+        [r["prediction"] for r in from_parquet]
+        == [r["prediction"] for r in from_csv]
+        == ["setosa", "virginica", "versicolor"]
+    )
+    assert [r["proba_virginica"] for r in from_parquet] == pytest.approx(
+        [float(r["proba_virginica"]) for r in from_csv]
+    )
     pq.write_table(pa.table({"s_length": [1.0]}), tmp_path / "narrow.parquet")
     with pytest.raises(InvalidInput, match="missing feature 's_width'"):
         score_file(iris, str(tmp_path / "narrow.parquet"), str(tmp_path / "x.csv"))
@@ -128,7 +136,11 @@ def test_parquet_in_and_out(iris, tmp_path):
 def test_cli_score_from_stdin_to_stdout_and_errors(demo_models, tmp_path):
     result = dockml("score", str(demo_models["iris"]), "-", "-o", "-", stdin=IRIS_CSV)
     assert result.returncode == 0, result.stderr
-    assert [r["prediction"] for r in csv.DictReader(io.StringIO(result.stdout))] == ["setosa", "virginica", "versicolor"]
+    assert [r["prediction"] for r in csv.DictReader(io.StringIO(result.stdout))] == [
+        "setosa",
+        "virginica",
+        "versicolor",
+    ]
     result = dockml("score", str(demo_models["iris"]), "-", "-o", str(tmp_path / "out.csv"), stdin="s_length\n1\n")
     assert result.returncode == 1 and "missing feature 's_width'" in result.stderr and "Traceback" not in result.stderr
     result = dockml("score", str(demo_models["iris"]), str(tmp_path / "none.csv"), "-o", str(tmp_path / "out.csv"))
@@ -138,7 +150,9 @@ def test_cli_score_from_stdin_to_stdout_and_errors(demo_models, tmp_path):
 
 def test_cli_score_progress_line(demo_models, tmp_path):
     (tmp_path / "in.csv").write_text(IRIS_CSV)
-    result = dockml("score", str(demo_models["iris"]), str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv"), "--progress")
+    result = dockml(
+        "score", str(demo_models["iris"]), str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv"), "--progress"
+    )
     assert result.returncode == 0, result.stderr
     assert "scored 3 rows (100%)" in result.stderr and f"-> {tmp_path / 'out.csv'}" in result.stderr
 
@@ -175,8 +189,10 @@ def test_a_million_rows_in_flat_memory_match_post_predict_row_by_row(server_fact
     peak = peak_rss_mib(["score", model, str(big), "-o", str(tmp_path / "big.out.csv"), "--proba"])
     seconds = time.perf_counter() - started
     with capsys.disabled():
-        print(f"\ndockml score: {rows:,} rows ({big.stat().st_size / 2**20:.1f} MiB of CSV) in {seconds:.1f} s, "
-              f"peak RSS {peak:.1f} MiB; 10,000 rows: {baseline:.1f} MiB")
+        print(
+            f"\ndockml score: {rows:,} rows ({big.stat().st_size / 2**20:.1f} MiB of CSV) in {seconds:.1f} s, "
+            f"peak RSS {peak:.1f} MiB; 10,000 rows: {baseline:.1f} MiB"
+        )
     assert peak - baseline < 32 and peak < 256
 
     # Row by row against the running server's POST /predict, in batches of 20,000 rows.
@@ -236,7 +252,11 @@ def test_cli_predict_errors(server_factory, demo_models):
 
     server = server_factory([str(demo_models["iris"]), "--workers", "1"])
     result = dockml("predict", server.url, "--data", '{"s_length": 5.1}')
-    assert result.returncode == 1 and "dockml: error: 422: " in result.stderr and "missing feature 's_width'" in result.stderr
+    assert (
+        result.returncode == 1
+        and "dockml: error: 422: " in result.stderr
+        and "missing feature 's_width'" in result.stderr
+    )
     result = dockml("predict", server.url, "--data", "{nope")
     assert result.returncode == 2 and "--data is not valid JSON" in result.stderr
     result = dockml("predict", f"http://127.0.0.1:{free_port()}", "--data", "{}", "--retries", "0")

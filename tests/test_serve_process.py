@@ -46,8 +46,20 @@ def test_two_workers_both_answer(server_factory, demo_models):
 def test_server_survives_garbage(server_factory, demo_models):
     server = server_factory([str(demo_models["iris"])])
     with httpx.Client() as client:
-        assert client.post(f"{server.url}/predict", content=b"\x00\xff{", headers={"content-type": "application/json"}).status_code == 400
-        assert client.post(f"{server.url}/predict_file", content=b"garbage", headers={"content-type": "multipart/form-data; boundary=zz"}).status_code == 400
+        assert (
+            client.post(
+                f"{server.url}/predict", content=b"\x00\xff{", headers={"content-type": "application/json"}
+            ).status_code
+            == 400
+        )
+        assert (
+            client.post(
+                f"{server.url}/predict_file",
+                content=b"garbage",
+                headers={"content-type": "multipart/form-data; boundary=zz"},
+            ).status_code
+            == 400
+        )
         assert client.get(f"{server.url}/predict?{IRIS_QUERY}").status_code == 200
 
 
@@ -55,7 +67,9 @@ def test_pickle_is_refused_without_trust(tmp_path):
     path = trained.iris_pickle(tmp_path)
     result = subprocess.run(
         [sys.executable, "-m", "dockml", "serve", str(path), "--port", "1"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "runs any code" in result.stderr and "--trust-pickle" in result.stderr
@@ -76,7 +90,10 @@ def test_trust_pickle_from_the_environment(server_factory, tmp_path):
 
 def test_missing_model_file_is_a_clear_error(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "dockml", "serve", str(tmp_path / "nope.onnx")], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "dockml", "serve", str(tmp_path / "nope.onnx")],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert result.stderr.strip() == f"dockml: error: model file not found: {tmp_path / 'nope.onnx'}"

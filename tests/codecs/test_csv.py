@@ -190,5 +190,7 @@ def test_line_numbers_count_blank_lines_and_quoted_line_breaks() -> None:
 
 
 def test_extra_cells_are_refused() -> None:
-    assert invalid(b"s_length,s_width,p_length,p_width\n5.1,3.5,1.4,0.2,9\n").detail == "line 2: expected 4 values, got 5"
+    assert (
+        invalid(b"s_length,s_width,p_length,p_width\n5.1,3.5,1.4,0.2,9\n").detail == "line 2: expected 4 values, got 5"
+    )
     assert invalid(b"5.1,3.5,1.4,0.2\n5.1,3.5,1.4,0.2,9\n").detail == "line 2: expected 4 values, got 5"

@@ -26,8 +26,14 @@ def test_json_tensor_nested_or_flat_gives_the_same_row_major_data():
 
 @pytest.mark.parametrize(
     ("datatype", "values", "dtype"),
-    [("FP32", [1.5, -2.0], np.float32), ("FP16", [0.5, 2.0], np.float16), ("INT64", [3, -4], np.int64),
-     ("UINT8", [0, 255], np.uint8), ("BOOL", [True, False], np.bool_), ("BYTES", ["paris", "été"], object)],
+    [
+        ("FP32", [1.5, -2.0], np.float32),
+        ("FP16", [0.5, 2.0], np.float16),
+        ("INT64", [3, -4], np.int64),
+        ("UINT8", [0, 255], np.uint8),
+        ("BOOL", [True, False], np.bool_),
+        ("BYTES", ["paris", "été"], object),
+    ],
 )
 def test_binary_tensors_of_every_kind_decode_to_their_values(datatype, values, dtype):
     body, headers = binary_request([("x", [2], datatype, values)])
@@ -47,12 +53,18 @@ def test_several_binary_inputs_are_read_in_order():
     [
         ({"name": "x", "shape": [2, 2], "datatype": "FP32", "data": [1, 2, 3]}, "has 3 elements but its shape needs 4"),
         ({"name": "x", "shape": [1], "datatype": "FP99", "data": [1]}, "unknown datatype 'FP99'"),
-        ({"name": "x", "shape": [1], "datatype": "INT64", "data": [1.5]}, "INT64 data must be whole JSON numbers, got 1.5"),
+        (
+            {"name": "x", "shape": [1], "datatype": "INT64", "data": [1.5]},
+            "INT64 data must be whole JSON numbers, got 1.5",
+        ),
         ({"name": "x", "shape": [1], "datatype": "FP32", "data": ["1"]}, 'FP32 data must be JSON numbers, got "1"'),
         ({"name": "x", "shape": [1], "datatype": "FP32", "data": [True]}, "FP32 data must be JSON numbers, got true"),
         ({"name": "x", "shape": [1], "datatype": "UINT8", "data": [256]}, "outside the range of UINT8"),
         ({"name": "x", "shape": [1], "datatype": "BYTES", "data": [1]}, "BYTES data must be JSON strings"),
-        ({"name": "x", "shape": [-1], "datatype": "FP32", "data": [1]}, "'shape' must be a list of non-negative integers"),
+        (
+            {"name": "x", "shape": [-1], "datatype": "FP32", "data": [1]},
+            "'shape' must be a list of non-negative integers",
+        ),
         ({"name": "x", "shape": [1], "datatype": "FP32"}, "has no 'data'"),
         ({"shape": [1], "datatype": "FP32", "data": [1]}, "input 0 has no 'name'"),
     ],
@@ -121,7 +133,9 @@ def test_response_round_trips_through_a_spec_reader():
     labels = Tensor("label", (2,), "BYTES", np.array(["setosa", "virginica"], dtype=object))
     probabilities = Tensor("probabilities", (2, 3), "FP32", np.arange(6, dtype=np.float32))
     for binary in (False, True):
-        body, length = encode_infer_response({"model_name": "iris", "id": "1"}, [(labels, binary), (probabilities, binary)])
+        body, length = encode_infer_response(
+            {"model_name": "iris", "id": "1"}, [(labels, binary), (probabilities, binary)]
+        )
         head, arrays = read_response(body, None if length is None else str(length))
         assert head["model_name"] == "iris" and (length is not None) == binary
         assert arrays["label"].tolist() == ["setosa", "virginica"]

@@ -30,7 +30,19 @@ def docker(*args: str, timeout_s: float = 120.0, check: bool = True) -> subproce
 
 def dockml_build(model: Path, tag: str, base_image: str) -> float:
     """`dockml build` as a user runs it; returns the seconds it took."""
-    argv = [sys.executable, "-m", "dockml", "build", str(model), "-t", tag, "--base-image", base_image, "--network", "host"]
+    argv = [
+        sys.executable,
+        "-m",
+        "dockml",
+        "build",
+        str(model),
+        "-t",
+        tag,
+        "--base-image",
+        base_image,
+        "--network",
+        "host",
+    ]
     if HOST_CA_BUNDLE.is_file():
         argv += ["--ca-cert", str(HOST_CA_BUNDLE)]
     started = time.monotonic()

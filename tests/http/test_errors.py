@@ -34,7 +34,9 @@ def test_missing_feature_names_it_and_the_expected_ones(iris_client):
 
 
 def test_unknown_feature(iris_client):
-    response = iris_client.post("/predict", json={"s_length": 5.1, "s_width": 3.5, "p_length": 1.4, "p_width": 0.2, "colour": 1})
+    response = iris_client.post(
+        "/predict", json={"s_length": 5.1, "s_width": 3.5, "p_length": 1.4, "p_width": 0.2, "colour": 1}
+    )
     assert_problem(response, 422, f"unknown feature 'colour'; {EXPECTED}")
 
 
@@ -66,7 +68,9 @@ def test_malformed_json(iris_client, body):
 
 
 def test_number_too_large_for_float64(iris_client):
-    response = iris_client.post("/predict", content=b'{"s_length": 1e400}', headers={"content-type": "application/json"})
+    response = iris_client.post(
+        "/predict", content=b'{"s_length": 1e400}', headers={"content-type": "application/json"}
+    )
     assert_problem(response, 400)
 
 
@@ -122,7 +126,9 @@ def test_csv_with_an_extra_column(iris_client):
 
 def test_csv_with_a_bad_cell_names_the_line(iris_client):
     files = {"file": ("f.csv", b"s_length,s_width,p_length,p_width\n5.1,3.5,1.4,0.2\n5.1,oops,1.4,0.2\n", "text/csv")}
-    assert_problem(iris_client.post("/predict_file", files=files), 422, "line 3: feature 's_width': expected a number, got 'oops'")
+    assert_problem(
+        iris_client.post("/predict_file", files=files), 422, "line 3: feature 's_width': expected a number, got 'oops'"
+    )
 
 
 def test_csv_without_header_and_wrong_width(iris_client):
@@ -178,5 +184,7 @@ def test_bad_proba_value(iris_client):
 
 def test_gzip_body_is_not_expanded(iris_client):
     body = gzip.compress(b'{"s_length": 5.1}')
-    response = iris_client.post("/predict", content=body, headers={"content-type": "application/json", "content-encoding": "gzip"})
+    response = iris_client.post(
+        "/predict", content=body, headers={"content-type": "application/json", "content-encoding": "gzip"}
+    )
     assert_problem(response, 400)

@@ -30,10 +30,16 @@ def test_every_route_but_health_needs_the_key(keyed, path):
 
 
 def test_post_needs_the_key_too(keyed):
-    assert keyed.post("/predict", json={"s_length": 5.1, "s_width": 3.5, "p_length": 1.4, "p_width": 0.2}).status_code == 401
+    assert (
+        keyed.post("/predict", json={"s_length": 5.1, "s_width": 3.5, "p_length": 1.4, "p_width": 0.2}).status_code
+        == 401
+    )
 
 
-@pytest.mark.parametrize("headers", [{"Authorization": "Bearer s3cret-key"}, {"X-API-Key": "s3cret-key"}, {"authorization": "bearer s3cret-key"}])
+@pytest.mark.parametrize(
+    "headers",
+    [{"Authorization": "Bearer s3cret-key"}, {"X-API-Key": "s3cret-key"}, {"authorization": "bearer s3cret-key"}],
+)
 def test_the_key_opens_every_route(keyed, headers):
     for path in PROTECTED:
         assert keyed.get(path, headers=headers, follow_redirects=False).status_code in (200, 307), path

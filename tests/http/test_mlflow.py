@@ -21,7 +21,11 @@ BOTH = {"predictions": ["setosa", "virginica"]}
 @pytest.fixture(scope="module")
 def client(demo_models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     folder = tmp_path_factory.mktemp("mlflow-models")
-    models = [f"iris={demo_models['iris']}", f"loans={trained.categorical_pipeline_skops(folder)}", f"linear={trained.regression_skops(folder)}"]
+    models = [
+        f"iris={demo_models['iris']}",
+        f"loans={trained.categorical_pipeline_skops(folder)}",
+        f"linear={trained.regression_skops(folder)}",
+    ]
     with make_client(models) as test_client:
         yield test_client
 
@@ -44,8 +48,18 @@ def records(*rows: list[float]) -> list[dict[str, float]]:
         {"inputs": {name: [SETOSA[i], VIRGINICA[i]] for i, name in enumerate(IRIS)}},
         {"inputs": [SETOSA, VIRGINICA], "params": {"anything": 1}},
     ],
-    ids=["split", "split-reordered", "split-no-columns", "records", "instances-rows", "instances-records",
-         "inputs-rows", "inputs-records", "inputs-columns", "with-params"],
+    ids=[
+        "split",
+        "split-reordered",
+        "split-no-columns",
+        "records",
+        "instances-rows",
+        "instances-records",
+        "inputs-rows",
+        "inputs-records",
+        "inputs-columns",
+        "with-params",
+    ],
 )
 def test_every_json_format(client, body):
     response = client.post("/invocations", json=body)

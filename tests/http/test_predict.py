@@ -94,7 +94,16 @@ def test_predict_file_as_csv_with_probabilities(iris_client):
         "/predict_file?proba=true", files=_csv_upload("5.1,3.5,1.4,0.2\n"), headers={"Accept": "text/csv"}
     )
     header = response.text.splitlines()[0].split(",")
-    assert header == ["s_length", "s_width", "p_length", "p_width", "prediction", "proba_setosa", "proba_versicolor", "proba_virginica"]
+    assert header == [
+        "s_length",
+        "s_width",
+        "p_length",
+        "p_width",
+        "prediction",
+        "proba_setosa",
+        "proba_versicolor",
+        "proba_virginica",
+    ]
 
 
 def test_demo_root_routes_serve_the_first_model_offering_them(demo_client):
@@ -141,7 +150,9 @@ def test_digit_image_of_another_size_as_jpeg(demo_client):
     png, digit = _digit_png(7, size=300, dark_on_light=True)
     out = io.BytesIO()
     Image.open(io.BytesIO(png)).convert("RGB").save(out, format="JPEG", quality=90)
-    response = demo_client.post("/models/digits/predict_image?proba=true", files={"file": ("d.jpg", out.getvalue(), "image/jpeg")})
+    response = demo_client.post(
+        "/models/digits/predict_image?proba=true", files={"file": ("d.jpg", out.getvalue(), "image/jpeg")}
+    )
     body = response.json()
     assert body["predictions"] == [digit]
     assert len(body["probabilities"][0]) == 10

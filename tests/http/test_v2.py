@@ -57,7 +57,9 @@ def test_server_metadata_names_the_binary_extension(client):
     assert client.get("/v2").json() == {"name": "dockml", "version": "0.1.0", "extensions": ["binary_tensor_data"]}
 
 
-@pytest.mark.parametrize("path", ["/v2/health/live", "/v2/health/ready", "/v2/models/iris/ready", "/v2/models/iris/versions/1/ready"])
+@pytest.mark.parametrize(
+    "path", ["/v2/health/live", "/v2/health/ready", "/v2/models/iris/ready", "/v2/models/iris/versions/1/ready"]
+)
 def test_health_and_readiness_are_200_with_an_empty_body(client, path):
     response = client.get(path)
     assert response.status_code == 200 and response.content == b""
@@ -157,13 +159,17 @@ def test_string_feature_as_bytes(client):
     ]
     body = infer(client, "loans", inputs).json()
     reference = client.post(
-        "/models/loans/predict", json=[{"age": 30, "income": 40.0, "city": "lyon"}, {"age": 50, "income": 80.0, "city": "nice"}]
+        "/models/loans/predict",
+        json=[{"age": 30, "income": 40.0, "city": "lyon"}, {"age": 50, "income": 80.0, "city": "nice"}],
     ).json()
     assert body["outputs"][0]["data"] == reference["predictions"]
 
 
 def test_regression_value(client):
-    inputs = [{"name": "a", "shape": [2], "datatype": "FP64", "data": [1.0, 0.0]}, {"name": "b", "shape": [2], "datatype": "FP64", "data": [0.0, 1.0]}]
+    inputs = [
+        {"name": "a", "shape": [2], "datatype": "FP64", "data": [1.0, 0.0]},
+        {"name": "b", "shape": [2], "datatype": "FP64", "data": [0.0, 1.0]},
+    ]
     (value,) = infer(client, "linear", inputs).json()["outputs"]
     assert value["name"] == "value" and value["shape"] == [2]
     assert np.allclose(value["data"], [4.0, -1.0], atol=1e-4)
@@ -196,7 +202,9 @@ def test_parameters_are_accepted(client):
 
 
 def test_binary_request_and_binary_response(client):
-    body, headers = binary_request([("input", [2, 4], "FP32", [SETOSA, VIRGINICA])], parameters={"binary_data_output": True}, request_id="7")
+    body, headers = binary_request(
+        [("input", [2, 4], "FP32", [SETOSA, VIRGINICA])], parameters={"binary_data_output": True}, request_id="7"
+    )
     response = client.post("/v2/models/iris/infer", content=body, headers=headers)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/octet-stream"
@@ -239,15 +247,27 @@ def test_binary_inputs_with_json_outputs_answer_plain_json(client):
     [
         ([combined([[5.1, 3.5, 1.4]])], "has shape [1, 3]; expected [rows, 4]"),
         ([{"name": "input", "shape": [4], "datatype": "FP32", "data": SETOSA}], "has shape [4]; expected [rows, 4]"),
-        ([{"name": "input", "shape": [1, 4], "datatype": "BYTES", "data": ["5.1", "3.5", "1.4", "0.2"]}], "datatype BYTES does not fit"),
+        (
+            [{"name": "input", "shape": [1, 4], "datatype": "BYTES", "data": ["5.1", "3.5", "1.4", "0.2"]}],
+            "datatype BYTES does not fit",
+        ),
         ([{"name": "input", "shape": [1, 4], "datatype": "BOOL", "data": [True] * 4}], "datatype BOOL does not fit"),
-        ([{"name": "input", "shape": [2, 4], "datatype": "FP32", "data": SETOSA}], "has 4 elements but its shape needs 8"),
+        (
+            [{"name": "input", "shape": [2, 4], "datatype": "FP32", "data": SETOSA}],
+            "has 4 elements but its shape needs 8",
+        ),
         ([{"name": "features", "shape": [1, 4], "datatype": "FP32", "data": SETOSA}], "unknown input 'features'"),
         ([{"name": n, "shape": [1], "datatype": "FP32", "data": [1.0]} for n in IRIS[:3]], "missing input 'p_width'"),
-        ([combined([SETOSA]), {"name": "s_length", "shape": [1], "datatype": "FP32", "data": [1.0]}], "do not send s_length beside it"),
+        (
+            [combined([SETOSA]), {"name": "s_length", "shape": [1], "datatype": "FP32", "data": [1.0]}],
+            "do not send s_length beside it",
+        ),
         ([combined([SETOSA]), combined([SETOSA])], "input 'input' is given twice"),
         ([{"name": "input", "shape": [0, 4], "datatype": "FP32", "data": []}], "no rows"),
-        ([{"name": "input", "shape": [1, 4], "datatype": "FP32", "data": [5.1, 3.5, 1.4, 1e39]}], "expected a finite number"),
+        (
+            [{"name": "input", "shape": [1, 4], "datatype": "FP32", "data": [5.1, 3.5, 1.4, 1e39]}],
+            "expected a finite number",
+        ),
     ],
 )
 def test_requests_the_model_cannot_take_are_400(client, inputs, message):
@@ -269,9 +289,29 @@ def test_per_feature_errors(client):
 
 
 def test_unknown_and_repeated_outputs(client):
-    assert_error(infer(client, "iris", [combined([SETOSA])], outputs=[{"name": "scores"}]), 400, "unknown output 'scores'; model 'iris' gives label, probabilities")
-    assert_error(infer(client, "linear", [{"name": "a", "shape": [1], "datatype": "FP64", "data": [1.0]}, {"name": "b", "shape": [1], "datatype": "FP64", "data": [1.0]}], outputs=[{"name": "probabilities"}]), 400, "gives value")
-    assert_error(infer(client, "iris", [combined([SETOSA])], outputs=[{"name": "label"}, {"name": "label"}]), 400, "asked for twice")
+    assert_error(
+        infer(client, "iris", [combined([SETOSA])], outputs=[{"name": "scores"}]),
+        400,
+        "unknown output 'scores'; model 'iris' gives label, probabilities",
+    )
+    assert_error(
+        infer(
+            client,
+            "linear",
+            [
+                {"name": "a", "shape": [1], "datatype": "FP64", "data": [1.0]},
+                {"name": "b", "shape": [1], "datatype": "FP64", "data": [1.0]},
+            ],
+            outputs=[{"name": "probabilities"}],
+        ),
+        400,
+        "gives value",
+    )
+    assert_error(
+        infer(client, "iris", [combined([SETOSA])], outputs=[{"name": "label"}, {"name": "label"}]),
+        400,
+        "asked for twice",
+    )
 
 
 @pytest.mark.parametrize(
@@ -290,14 +330,23 @@ def test_malformed_bodies_are_400(client, content, message):
 
 def test_binary_errors(client):
     body, headers = binary_request([("input", [1, 4], "FP32", [SETOSA])])
-    assert_error(client.post("/v2/models/iris/infer", content=body[:-2], headers=headers), 400, "only 14 bytes follow the JSON")
     assert_error(
-        client.post("/v2/models/iris/infer", content=body, headers={**headers, "Inference-Header-Content-Length": "abc"}),
-        400, "must be a whole number of bytes",
+        client.post("/v2/models/iris/infer", content=body[:-2], headers=headers), 400, "only 14 bytes follow the JSON"
+    )
+    assert_error(
+        client.post(
+            "/v2/models/iris/infer", content=body, headers={**headers, "Inference-Header-Content-Length": "abc"}
+        ),
+        400,
+        "must be a whole number of bytes",
     )
     nan, nan_headers = binary_request([("input", [1, 4], "FP64", [[5.1, np.nan, 1.4, 0.2]])])
-    assert_error(client.post("/v2/models/iris/infer", content=nan, headers=nan_headers), 400, "expected a finite number, got nan")
-    text, text_headers = binary_request([("city", [1], "BYTES", [b"\xff\xfe"]), ("age", [1], "FP64", [1.0]), ("income", [1], "FP64", [1.0])])
+    assert_error(
+        client.post("/v2/models/iris/infer", content=nan, headers=nan_headers), 400, "expected a finite number, got nan"
+    )
+    text, text_headers = binary_request(
+        [("city", [1], "BYTES", [b"\xff\xfe"]), ("age", [1], "FP64", [1.0]), ("income", [1], "FP64", [1.0])]
+    )
     assert_error(client.post("/v2/models/loans/infer", content=text, headers=text_headers), 400, "is not UTF-8 text")
 
 
@@ -316,12 +365,19 @@ def test_real_server_json_and_binary(server_factory, demo_models):
         assert http.get("/v2/models/digits/ready").status_code == 200
         response = http.post("/v2/models/iris/infer", json={"inputs": [combined([SETOSA, VIRGINICA])]})
         assert response.json()["outputs"][0]["data"] == ["setosa", "virginica"]
-        body, headers = binary_request([("input", [2, 4], "FP32", [SETOSA, VIRGINICA])], parameters={"binary_data_output": True})
+        body, headers = binary_request(
+            [("input", [2, 4], "FP32", [SETOSA, VIRGINICA])], parameters={"binary_data_output": True}
+        )
         response = http.post("/v2/models/iris/versions/1/infer", content=body, headers=headers)
         _, arrays = read_response(response.content, response.headers["inference-header-content-length"])
         assert arrays["label"].tolist() == ["setosa", "virginica"]
         assert http.post("/v2/models/iris/infer", content=b"\x00garbage").status_code == 400
-        assert http.post("/v2/models/iris/infer", content=body, headers={**headers, "Inference-Header-Content-Length": "99999"}).status_code == 400
+        assert (
+            http.post(
+                "/v2/models/iris/infer", content=body, headers={**headers, "Inference-Header-Content-Length": "99999"}
+            ).status_code
+            == 400
+        )
         assert http.post("/v2/models/iris/infer", json={"inputs": [combined([SETOSA])]}).status_code == 200
 
 
@@ -340,7 +396,9 @@ def test_real_server_with_tritonclient(server_factory, demo_models):
         assert result.as_numpy("label").tolist() == [b"setosa", b"virginica"]
         assert result.as_numpy("probabilities").shape == (2, 3)
         tensor.set_data_from_numpy(rows, binary_data=False)
-        result = client.infer("iris", [tensor], outputs=[httpclient.InferRequestedOutput("label", binary_data=False)], model_version="1")
+        result = client.infer(
+            "iris", [tensor], outputs=[httpclient.InferRequestedOutput("label", binary_data=False)], model_version="1"
+        )
         assert result.get_response()["outputs"][0]["data"] == ["setosa", "virginica"]
         wrong = httpclient.InferInput("input", [2, 3], "FP32")
         wrong.set_data_from_numpy(rows[:, :3].copy())

@@ -14,7 +14,9 @@ import helm_python as helm
 import yaml
 
 
-def render(chart: Path, values: dict[str, Any] | None = None, *, release: str, namespace: str = "default") -> dict[str, str]:
+def render(
+    chart: Path, values: dict[str, Any] | None = None, *, release: str, namespace: str = "default"
+) -> dict[str, str]:
     """The rendered templates, by path (``rf-api/templates/deployment.yaml``)."""
     with helm.Chart.load(str(chart)) as loaded:
         return loaded.render(values or {}, name=release, namespace=namespace)

@@ -29,8 +29,14 @@ _KUBERNETES_PREFIXES = {
     "V1": "io.k8s.api.core.v1.",
 }
 _META = {"V1ObjectMeta", "V1Time"}
-_SCALARS = {"str": {"type": "string"}, "int": {"type": "integer"}, "bool": {"type": "boolean"},
-            "float": {"type": "number"}, "datetime": {"type": "string"}, "object": {}}
+_SCALARS = {
+    "str": {"type": "string"},
+    "int": {"type": "integer"},
+    "bool": {"type": "boolean"},
+    "float": {"type": "number"},
+    "datetime": {"type": "string"},
+    "object": {},
+}
 
 
 def models(wheel: str) -> tuple[str, dict[str, tuple[dict[str, str], dict[str, str], set[str]]]]:
@@ -49,10 +55,13 @@ def models(wheel: str) -> tuple[str, dict[str, tuple[dict[str, str], dict[str, s
                 assigned = {
                     statement.targets[0].id: ast.literal_eval(statement.value)
                     for statement in node.body
-                    if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name)
+                    if isinstance(statement, ast.Assign)
+                    and isinstance(statement.targets[0], ast.Name)
                     and statement.targets[0].id in ("openapi_types", "attribute_map")
                 }
-                required = set(re.findall(r"Invalid value for `(\w+)`, must not be `None`", ast.get_source_segment(source, node)))
+                required = set(
+                    re.findall(r"Invalid value for `(\w+)`, must not be `None`", ast.get_source_segment(source, node))
+                )
                 if "openapi_types" in assigned:
                     found[node.name] = (assigned["openapi_types"], assigned["attribute_map"], required)
     return version, found
@@ -64,10 +73,10 @@ def definition_name(sdk_name: str) -> str | None:
     if sdk_name == "ResourceQuantity":
         return "io.k8s.apimachinery.pkg.api.resource.Quantity"
     if sdk_name.startswith("V1beta1"):
-        return "io.kserve.serving.v1beta1." + sdk_name[len("V1beta1"):]
+        return "io.kserve.serving.v1beta1." + sdk_name[len("V1beta1") :]
     for prefix, namespace in _KUBERNETES_PREFIXES.items():
         if sdk_name.startswith(prefix):
-            return namespace + sdk_name[len(prefix):]
+            return namespace + sdk_name[len(prefix) :]
     return None
 
 

@@ -45,4 +45,6 @@ def kserve_definitions() -> dict[str, Any]:
 def _kserve_validator() -> jsonschema.Draft202012Validator:
     # KServe's definitions and Kubernetes' side by side, as the generated schema refers to both.
     defs = {**kubernetes_definitions(), **kserve_definitions()}
-    return jsonschema.Draft202012Validator({"$defs": defs, "$ref": "#/$defs/io.kserve.serving.v1beta1.InferenceService"})
+    return jsonschema.Draft202012Validator(
+        {"$defs": defs, "$ref": "#/$defs/io.kserve.serving.v1beta1.InferenceService"}
+    )

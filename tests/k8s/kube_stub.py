@@ -100,7 +100,10 @@ def openapi_v2() -> bytes:
     definitions.update(_SPECIAL)
     definitions.update(kserve_definitions())
     root = definitions["io.kserve.serving.v1beta1.InferenceService"]
-    definitions["io.kserve.serving.v1beta1.InferenceService"] = {**root, "x-kubernetes-group-version-kind": [_KSERVE_GVK]}
+    definitions["io.kserve.serving.v1beta1.InferenceService"] = {
+        **root,
+        "x-kubernetes-group-version-kind": [_KSERVE_GVK],
+    }
     named = b"".join(_named(1, name, _schema(schema)) for name, schema in definitions.items())
     info = _text(1, "Kubernetes") + _text(2, "v1.37.0")
     return _text(1, "2.0") + _bytes(2, info) + _bytes(8, b"") + _bytes(9, named)
@@ -150,8 +153,13 @@ def _documents() -> dict[str, Any]:
         if group and version not in groups.setdefault(group, []):
             groups[group].append(version)
         by_group_version.setdefault((group, version), []).append(
-            {"name": resource, "singularName": kind.lower(), "namespaced": True, "kind": kind,
-             "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]}
+            {
+                "name": resource,
+                "singularName": kind.lower(),
+                "namespaced": True,
+                "kind": kind,
+                "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
+            }
         )
     documents["apis"] = {
         "kind": "APIGroupList",
@@ -185,14 +193,18 @@ def kube_stub(folder: Path) -> Iterator[Path]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     kubeconfig = folder / "kubeconfig"
-    kubeconfig.write_text(json.dumps({
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "stub", "cluster": {"server": f"http://127.0.0.1:{server.server_port}"}}],
-        "users": [{"name": "stub", "user": {}}],
-        "contexts": [{"name": "stub", "context": {"cluster": "stub", "user": "stub", "namespace": "default"}}],
-        "current-context": "stub",
-    }))
+    kubeconfig.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "stub", "cluster": {"server": f"http://127.0.0.1:{server.server_port}"}}],
+                "users": [{"name": "stub", "user": {}}],
+                "contexts": [{"name": "stub", "context": {"cluster": "stub", "user": "stub", "namespace": "default"}}],
+                "current-context": "stub",
+            }
+        )
+    )
     try:
         yield kubeconfig
     finally:

@@ -17,11 +17,7 @@ HELM_LABELS = {"app.kubernetes.io/instance", "app.kubernetes.io/managed-by", "he
 def without_release_labels(node: Any) -> Any:
     """Drop the labels that say who manages an object (Helm or dockml), everywhere."""
     if isinstance(node, dict):
-        return {
-            key: without_release_labels(value)
-            for key, value in node.items()
-            if key not in HELM_LABELS
-        }
+        return {key: without_release_labels(value) for key, value in node.items() if key not in HELM_LABELS}
     if isinstance(node, list):
         return [without_release_labels(item) for item in node]
     return node
@@ -106,7 +102,10 @@ def test_values_switch_to_kserve(chart):
     ("values", "message"),
     [
         ({"autoscaling": {"maxReplicas": 1}}, "autoscaling.maxReplicas must be at least replicas"),
-        ({"shutdown": {"drainSeconds": 30, "graceSeconds": 30}}, "shutdown.graceSeconds must exceed shutdown.drainSeconds"),
+        (
+            {"shutdown": {"drainSeconds": 30, "graceSeconds": 30}},
+            "shutdown.graceSeconds must exceed shutdown.drainSeconds",
+        ),
     ],
 )
 def test_inconsistent_values_fail_with_a_message(chart, values, message):

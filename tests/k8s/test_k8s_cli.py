@@ -13,18 +13,60 @@ from dockml.k8s import k8s_spec, render_chart, render_manifests
 def test_prints_one_yaml_stream(capsys):
     assert main(["k8s", "registry.example.org/ml/rf-api:1.0"]) == 0
     documents = list(yaml.safe_load_all(capsys.readouterr().out))
-    assert [doc["kind"] for doc in documents] == ["Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"]
+    assert [doc["kind"] for doc in documents] == [
+        "Deployment",
+        "Service",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+    ]
     assert {doc["metadata"]["name"] for doc in documents} == {"rf-api"}  # named after the image
 
 
 def test_options_reach_the_manifests(capsys):
-    argv = ["k8s", "rf-api:1.0", "--name", "iris", "--replicas", "3", "--max-replicas", "3", "--cpu", "2",
-            "--memory", "1Gi", "--workers", "4", "--port", "8080", "--api-key-secret", "keys:iris",
-            "--drain-s", "10", "--grace-s", "40", "--tmp-size", "128Mi"]
+    argv = [
+        "k8s",
+        "rf-api:1.0",
+        "--name",
+        "iris",
+        "--replicas",
+        "3",
+        "--max-replicas",
+        "3",
+        "--cpu",
+        "2",
+        "--memory",
+        "1Gi",
+        "--workers",
+        "4",
+        "--port",
+        "8080",
+        "--api-key-secret",
+        "keys:iris",
+        "--drain-s",
+        "10",
+        "--grace-s",
+        "40",
+        "--tmp-size",
+        "128Mi",
+    ]
     assert main(argv) == 0
-    expected = k8s_spec("iris", "rf-api:1.0", replicas=3, max_replicas=3, cpu="2", memory="1Gi", workers=4, port=8080,
-                        api_key_secret="keys:iris", drain_s=10, grace_s=40, tmp_size="128Mi")
-    assert capsys.readouterr().out == "".join(f"---\n# {name}\n{text}" for name, text in render_manifests(expected).items())
+    expected = k8s_spec(
+        "iris",
+        "rf-api:1.0",
+        replicas=3,
+        max_replicas=3,
+        cpu="2",
+        memory="1Gi",
+        workers=4,
+        port=8080,
+        api_key_secret="keys:iris",
+        drain_s=10,
+        grace_s=40,
+        tmp_size="128Mi",
+    )
+    assert capsys.readouterr().out == "".join(
+        f"---\n# {name}\n{text}" for name, text in render_manifests(expected).items()
+    )
 
 
 def test_writes_a_folder(tmp_path: Path, capsys):
@@ -36,7 +78,11 @@ def test_writes_a_folder(tmp_path: Path, capsys):
 
 def test_writes_a_helm_chart(tmp_path: Path, capsys):
     assert main(["k8s", "rf-api:1.0", "--kserve", "--helm", str(tmp_path / "chart")]) == 0
-    written = {str(path.relative_to(tmp_path / "chart")): path.read_text() for path in (tmp_path / "chart").rglob("*") if path.is_file()}
+    written = {
+        str(path.relative_to(tmp_path / "chart")): path.read_text()
+        for path in (tmp_path / "chart").rglob("*")
+        if path.is_file()
+    }
     assert written == render_chart(k8s_spec("rf-api", "rf-api:1.0", kserve=True))
     assert "helm install rf-api" in capsys.readouterr().err
 

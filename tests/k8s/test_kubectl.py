@@ -43,8 +43,13 @@ def dry_run(folder: Path, target: Path) -> subprocess.CompletedProcess[str]:
 
 
 def expected_names(found: list[dict]) -> list[str]:
-    groups = {"v1": "", "apps/v1": ".apps", "autoscaling/v2": ".autoscaling", "policy/v1": ".policy",
-              "serving.kserve.io/v1beta1": ".serving.kserve.io"}
+    groups = {
+        "v1": "",
+        "apps/v1": ".apps",
+        "autoscaling/v2": ".autoscaling",
+        "policy/v1": ".policy",
+        "serving.kserve.io/v1beta1": ".serving.kserve.io",
+    }
     return [f"{obj['kind'].lower()}{groups[obj['apiVersion']]}/{obj['metadata']['name']}" for obj in found]
 
 

@@ -35,7 +35,10 @@ def env(spec_name: str) -> dict[str, Any]:
 def test_the_default_set_of_objects():
     assert list(render_manifests(CASES["default"])) == ["deployment.yaml", "service.yaml", "hpa.yaml", "pdb.yaml"]
     assert [obj["kind"] for obj in objects(CASES["default"])] == [
-        "Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"
+        "Deployment",
+        "Service",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
     ]
 
 
@@ -90,13 +93,17 @@ def test_workers_follow_the_cpu_limit_unless_given(case):
 def test_tmp_is_the_only_writable_path(case):
     assert container(case)["securityContext"]["readOnlyRootFilesystem"] is True
     assert container(case)["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
-    assert pod(case)["volumes"] == [{"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": CASES[case].tmp_size}}]
+    assert pod(case)["volumes"] == [
+        {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": CASES[case].tmp_size}}
+    ]
 
 
 @pytest.mark.parametrize("case", ["fixed", "large", "kserve"])
 def test_the_api_key_comes_from_the_secret(case):
     spec = CASES[case]
-    assert env(case)["DOCKML_API_KEY"] == {"secretKeyRef": {"name": spec.api_key_secret, "key": spec.api_key_secret_key}}
+    assert env(case)["DOCKML_API_KEY"] == {
+        "secretKeyRef": {"name": spec.api_key_secret, "key": spec.api_key_secret_key}
+    }
 
 
 def test_no_api_key_without_a_secret():
@@ -151,7 +158,10 @@ def test_kserve_writes_one_inference_service():
     assert service["metadata"]["annotations"] == {"serving.kserve.io/deploymentMode": "Standard"}
     predictor = service["spec"]["predictor"]
     assert (predictor["minReplicas"], predictor["maxReplicas"], predictor["scaleMetric"], predictor["scaleTarget"]) == (
-        2, 5, "cpu", 70
+        2,
+        5,
+        "cpu",
+        70,
     )
 
 

@@ -10,7 +10,9 @@ from dockml.k8s.yamltext import dump, scalar
 
 keys = st.text(min_size=1, max_size=12)
 leaves = st.none() | st.booleans() | st.integers() | st.text(max_size=20)
-trees = st.recursive(leaves, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4), max_leaves=20)
+trees = st.recursive(
+    leaves, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4), max_leaves=20
+)
 
 
 @settings(deadline=None)  # no deadline: PyYAML's reader is slow on a loaded CI machine

@@ -104,7 +104,9 @@ def test_convert_writes_an_onnx_file_that_serves_without_the_original(tmp_path):
     output = tmp_path / "out" / "iris.onnx"
     result = subprocess.run(
         [sys.executable, "-m", "dockml", "convert", str(source), "-o", str(output), "--trust-pickle"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert "0 labels differ" in result.stdout
@@ -119,7 +121,9 @@ def test_convert_refuses_a_pickle_without_trust(tmp_path):
     source = trained.iris_pickle(tmp_path)
     result = subprocess.run(
         [sys.executable, "-m", "dockml", "convert", str(source), "-o", str(tmp_path / "x.onnx")],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2
     assert "--trust-pickle" in result.stderr
@@ -130,7 +134,9 @@ def test_convert_to_skops_says_which_types_to_trust(tmp_path):
     source = trained.iris_pickle(tmp_path)
     result = subprocess.run(
         [sys.executable, "-m", "dockml", "convert", str(source), "-o", str(tmp_path / "tree.skops"), "--trust-pickle"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert 'trusted_types = ["sklearn.tree._tree.Tree"]' in result.stdout

@@ -112,7 +112,10 @@ def test_encoded_string_column_becomes_a_string_feature_with_its_categories(tmp_
 def test_scaled_columns_of_a_pipeline_stay_numbers(tmp_path: Path) -> None:
     features = load(trained.categorical_pipeline_skops(tmp_path)).signature.features
 
-    assert [(f.name, f.kind, f.categories) for f in features[:2]] == [("age", "number", None), ("income", "number", None)]
+    assert [(f.name, f.kind, f.categories) for f in features[:2]] == [
+        ("age", "number", None),
+        ("income", "number", None),
+    ]
 
 
 def test_pipeline_predictions_equal_sklearns_on_a_dataframe(tmp_path: Path) -> None:

@@ -25,7 +25,9 @@ IRIS_CLASSES = ["setosa", "virginica", "versicolor"]
 DIGITS = {
     "7": [[(0.25, 0.18), (0.75, 0.18), (0.43, 0.85)]],
     "4": [[(0.61, 0.86), (0.61, 0.14), (0.25, 0.61), (0.79, 0.61)]],
-    "0": [[(0.5 + 0.25 * math.sin(t / 24 * 2 * math.pi), 0.5 - 0.37 * math.cos(t / 24 * 2 * math.pi)) for t in range(25)]],
+    "0": [
+        [(0.5 + 0.25 * math.sin(t / 24 * 2 * math.pi), 0.5 - 0.37 * math.cos(t / 24 * 2 * math.pi)) for t in range(25)]
+    ],
 }
 
 
@@ -81,7 +83,9 @@ def touch_draw(page: Any, board: Any, strokes: list[list[tuple[float, float]]]) 
     cdp = page.context.new_cdp_session(page)
     for stroke in strokes:
         points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": points[0][0], "y": points[0][1]}]})
+        cdp.send(
+            "Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": points[0][0], "y": points[0][1]}]}
+        )
         for (x0, y0), (x1, y1) in zip(points, points[1:]):
             for step in range(1, 9):
                 x, y = x0 + (x1 - x0) * step / 8, y0 + (y1 - y0) * step / 8
@@ -107,7 +111,12 @@ def test_page_loads_without_console_errors(browser, demo_server, page_for, scree
     card(page, "iris").get_by_text("Signature: 4 inputs").click()
     expect(card(page, "iris").locator(".signature table tbody tr")).to_have_count(4)
     expect(card(page, "iris").locator(".signature")).to_contain_text("Classes: setosa, versicolor, virginica")
-    for name, href in [("Swagger UI", "/apidocs"), ("OpenAPI document", "/openapi.json"), ("Health", "/health/ready"), ("Metrics", "/metrics")]:
+    for name, href in [
+        ("Swagger UI", "/apidocs"),
+        ("OpenAPI document", "/openapi.json"),
+        ("Health", "/health/ready"),
+        ("Metrics", "/metrics"),
+    ]:
         expect(page.get_by_role("link", name=name)).to_have_attribute("href", href)
     expect(page.locator("main")).to_have_attribute("aria-busy", "false")
     page.wait_for_load_state("networkidle")
@@ -126,7 +135,9 @@ def test_the_examples_are_filled_in(browser, demo_server, page_for):
     expect(iris.locator("[data-tool=form] .prediction .label")).to_have_text("setosa")
 
 
-def test_categories_are_a_select_and_a_regression_shows_its_value(browser, page_for, server_factory, tmp_path, screenshot):
+def test_categories_are_a_select_and_a_regression_shows_its_value(
+    browser, page_for, server_factory, tmp_path, screenshot
+):
     linear = trained.regression_skops(tmp_path)
     loans = trained.categorical_pipeline_skops(tmp_path)
     server = server_factory([f"loans={loans}", f"linear={linear}", "--workers", "1"])
@@ -164,7 +175,9 @@ def test_iris_form_gives_the_right_class(browser, demo_server, page_for, screens
     bars = result.get_by_role("list", name="Class probabilities").get_by_role("listitem")
     expect(bars).to_have_count(3)
     expect(result.locator(".bars .best .name")).to_have_text("virginica")
-    width = result.locator(".bars .best .fill").evaluate("e => e.getBoundingClientRect().width / e.parentElement.getBoundingClientRect().width")
+    width = result.locator(".bars .best .fill").evaluate(
+        "e => e.getBoundingClientRect().width / e.parentElement.getBoundingClientRect().width"
+    )
     assert width > 0.5
     screenshot(iris, "iris-form")
     assert page.problems == []
@@ -288,7 +301,9 @@ def test_the_page_works_from_the_keyboard(browser, demo_server, page_for):
 
 
 def test_a_phone_sized_screen_with_a_finger(browser, demo_server, page_for, screenshot):
-    page = page_for(demo_server.url, viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True, device_scale_factor=2)
+    page = page_for(
+        demo_server.url, viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True, device_scale_factor=2
+    )
     expect(page.locator("article.card")).to_have_count(2)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the page scrolls sideways on a phone"
     screenshot(page, "phone")

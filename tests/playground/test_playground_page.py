@@ -41,7 +41,12 @@ def test_the_page_allows_only_its_own_scripts(demo_client):
 
 def test_the_page_calls_the_per_model_routes(demo_client):
     script = demo_client.get("/playground/app.js").text
-    for call in ('call("/models")', "model.endpoints.predict", "model.endpoints.predict_file", "model.endpoints.predict_image"):
+    for call in (
+        'call("/models")',
+        "model.endpoints.predict",
+        "model.endpoints.predict_file",
+        "model.endpoints.predict_image",
+    ):
         assert call in script
     assert "?input=true" in script
 

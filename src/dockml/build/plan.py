@@ -25,10 +25,19 @@ class BuildPlan:
 
 
 # Settings that travel into the image's dockml.toml when they differ from the defaults.
-_SERVE_SETTINGS = ("workers", "batch_max_rows", "batch_max_delay_ms", "max_body_bytes", "max_csv_rows", "max_image_pixels")
+_SERVE_SETTINGS = (
+    "workers",
+    "batch_max_rows",
+    "batch_max_delay_ms",
+    "max_body_bytes",
+    "max_csv_rows",
+    "max_image_pixels",
+)
 
 
-def plan_build(settings: Settings, *, title: str, base_image: str | None, ca_cert: bool, workers_given: bool) -> BuildPlan:
+def plan_build(
+    settings: Settings, *, title: str, base_image: str | None, ca_cert: bool, workers_given: bool
+) -> BuildPlan:
     cache_dir = cache_home() / "compiled"
     models, artifacts, side_files = [], {}, {}
     needs_sklearn = False
@@ -49,7 +58,9 @@ def plan_build(settings: Settings, *, title: str, base_image: str | None, ca_cer
             side_files[spec.name] = side
         models.append(ModelArtifact(name=spec.name, file=file, sha256=sha, runtime=runtime))
     defaults = Settings()
-    server = {key: getattr(settings, key) for key in _SERVE_SETTINGS if getattr(settings, key) != getattr(defaults, key)}
+    server = {
+        key: getattr(settings, key) for key in _SERVE_SETTINGS if getattr(settings, key) != getattr(defaults, key)
+    }
     if not workers_given:
         server.pop("workers", None)  # in the container: one worker per core of the machine it runs on
     if needs_sklearn and settings.trust_pickle:
@@ -64,4 +75,3 @@ def plan_build(settings: Settings, *, title: str, base_image: str | None, ca_cer
         ca_cert=ca_cert,
     )
     return BuildPlan(spec, artifacts, side_files, pinned_requirements(sklearn=needs_sklearn), server)
-

@@ -11,8 +11,17 @@ from packaging.utils import canonicalize_name
 # What `dockml serve` imports to serve ONNX models. (swagger-ui-py is used only for its static
 # files, so its template dependencies stay out.)
 SERVING = (
-    "numpy", "onnxruntime", "starlette", "uvicorn", "uvloop", "httptools", "orjson",
-    "python-multipart", "pillow", "prometheus-client", "swagger-ui-py",
+    "numpy",
+    "onnxruntime",
+    "starlette",
+    "uvicorn",
+    "uvloop",
+    "httptools",
+    "orjson",
+    "python-multipart",
+    "pillow",
+    "prometheus-client",
+    "swagger-ui-py",
 )
 SKLEARN = ("scikit-learn", "skops", "joblib", "pandas")
 NOT_FOLLOWED = {"swagger-ui-py"}

@@ -15,7 +15,9 @@ from dockml.errors import DockmlError
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="dockml", description="Deploy scikit-learn and ONNX models as fast, safe web services.")
+    top = argparse.ArgumentParser(
+        prog="dockml", description="Deploy scikit-learn and ONNX models as fast, safe web services."
+    )
     top.add_argument("--version", action="version", version=f"dockml {__version__}")
     commands = top.add_subparsers(dest="command", metavar="COMMAND")
     for module in (serve, convert, image, client, k8s):

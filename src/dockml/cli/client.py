@@ -24,7 +24,6 @@ examples:
 """
 
 
-
 def register(commands: Any) -> None:
     predict = commands.add_parser(
         "predict",
@@ -36,13 +35,21 @@ def register(commands: Any) -> None:
     )
     predict.add_argument("url", metavar="URL", help="the server, e.g. http://127.0.0.1:5000")
     given = predict.add_mutually_exclusive_group(required=True)
-    given.add_argument("--data", metavar="JSON", help="rows as JSON (a record, a list of records, {\"instances\": ...}); - reads stdin")
+    given.add_argument(
+        "--data", metavar="JSON", help='rows as JSON (a record, a list of records, {"instances": ...}); - reads stdin'
+    )
     given.add_argument("--file", type=Path, metavar="CSV", help="a CSV file, sent to predict_file")
     given.add_argument("--image", type=Path, metavar="PICTURE", help="a PNG or JPEG picture, sent to predict_image")
-    predict.add_argument("--model", metavar="NAME", help="the model, on a server with several (default: the root routes)")
+    predict.add_argument(
+        "--model", metavar="NAME", help="the model, on a server with several (default: the root routes)"
+    )
     predict.add_argument("--proba", action="store_true", help="add per-class probabilities")
-    predict.add_argument("--timeout-s", type=float, default=30.0, metavar="S", help="seconds to wait for each answer (default: 30)")
-    predict.add_argument("--retries", type=int, default=3, metavar="N", help="retries on connection errors and 503 (default: 3)")
+    predict.add_argument(
+        "--timeout-s", type=float, default=30.0, metavar="S", help="seconds to wait for each answer (default: 30)"
+    )
+    predict.add_argument(
+        "--retries", type=int, default=3, metavar="N", help="retries on connection errors and 503 (default: 3)"
+    )
     predict.add_argument("--api-key", metavar="KEY", help="the server's API key (default: $DOCKML_API_KEY, if set)")
     predict.set_defaults(run=run_predict)
 
@@ -59,14 +66,24 @@ def register(commands: Any) -> None:
     )
     score.add_argument("model", metavar="MODEL", help="a model file, PATH or NAME=PATH, as for serve")
     score.add_argument("input", metavar="INPUT", help="a .csv or .parquet file, or - for CSV on stdin")
-    score.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="a .csv or .parquet file, or - for CSV on stdout")
+    score.add_argument(
+        "-o", "--output", required=True, metavar="OUTPUT", help="a .csv or .parquet file, or - for CSV on stdout"
+    )
     score.add_argument("--proba", action="store_true", help="add a proba_<class> column per class")
     score.add_argument("--chunk-rows", type=int, default=10_000, metavar="N", help="rows per chunk (default: 10000)")
-    score.add_argument("--progress", action=argparse.BooleanOptionalAction,
-                       help="a progress line on stderr (default: when stderr is a terminal)")
+    score.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        help="a progress line on stderr (default: when stderr is a terminal)",
+    )
     score.add_argument("--config", type=Path, metavar="FILE", help="TOML settings file, as for serve")
     score.add_argument("--runtime", choices=["auto", "onnx", "sklearn"], help="as for serve (default: auto)")
-    score.add_argument("--trust-pickle", action="store_const", const=True, help="read a .joblib/.pkl MODEL (it runs code from the file)")
+    score.add_argument(
+        "--trust-pickle",
+        action="store_const",
+        const=True,
+        help="read a .joblib/.pkl MODEL (it runs code from the file)",
+    )
     score.set_defaults(run=run_score)
 
 
@@ -87,7 +104,9 @@ def run_predict(args: argparse.Namespace) -> int:
         return 2
     api_key = args.api_key or os.environ.get("DOCKML_API_KEY") or None
     try:
-        with Client(args.url, model=args.model, timeout_s=args.timeout_s, retries=args.retries, api_key=api_key) as client:
+        with Client(
+            args.url, model=args.model, timeout_s=args.timeout_s, retries=args.retries, api_key=api_key
+        ) as client:
             if args.file is not None:
                 answer = client.predict_file(args.file, proba=args.proba)
             elif args.image is not None:
@@ -115,7 +134,9 @@ def run_score(args: argparse.Namespace) -> int:
     (service,) = load_registry(settings)
     show = sys.stderr.isatty() if args.progress is None else args.progress
     progress = ProgressLine(sys.stderr) if show else None
-    report = score_file(service, args.input, args.output, proba=args.proba, chunk_rows=args.chunk_rows, on_progress=progress)
+    report = score_file(
+        service, args.input, args.output, proba=args.proba, chunk_rows=args.chunk_rows, on_progress=progress
+    )
     if progress is not None:
         progress.done(report.rows)
     if args.output != "-":

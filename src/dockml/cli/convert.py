@@ -19,8 +19,12 @@ def register(commands: Any) -> None:
         "copied beside OUTPUT.",
     )
     convert.add_argument("model", metavar="MODEL", help="a .skops, .joblib or .pkl scikit-learn model")
-    convert.add_argument("-o", "--output", required=True, type=Path, metavar="OUTPUT", help="the .onnx or .skops file to write")
-    convert.add_argument("--trust-pickle", action="store_true", help="allow reading a .joblib/.pkl MODEL (it runs code from the file)")
+    convert.add_argument(
+        "-o", "--output", required=True, type=Path, metavar="OUTPUT", help="the .onnx or .skops file to write"
+    )
+    convert.add_argument(
+        "--trust-pickle", action="store_true", help="allow reading a .joblib/.pkl MODEL (it runs code from the file)"
+    )
     convert.set_defaults(run=run)
 
 

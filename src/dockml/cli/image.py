@@ -30,7 +30,6 @@ examples:
 """
 
 
-
 def register(commands: Any) -> None:
     build = commands.add_parser(
         "build",
@@ -39,14 +38,26 @@ def register(commands: Any) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    build.add_argument("models", nargs="*", metavar="MODEL", help="model files, each PATH or NAME=PATH (none: the demos)")
+    build.add_argument(
+        "models", nargs="*", metavar="MODEL", help="model files, each PATH or NAME=PATH (none: the demos)"
+    )
     build.add_argument("-t", "--tag", help="image name, e.g. rf-api (required unless --context-only)")
-    build.add_argument("--base-image", metavar="IMAGE", help="Python base image for both stages (default: python:3.11-slim)")
-    build.add_argument("--context-only", type=Path, metavar="DIR", help="write the build context to DIR and stop, to build elsewhere")
-    build.add_argument("--ca-cert", type=Path, metavar="FILE",
-                       help="a CA certificate (PEM) that pip trusts while installing, for a TLS-inspecting proxy; "
-                       "only the install stage sees it, the final image does not contain it")
-    build.add_argument("--network", metavar="NAME", help="network for the RUN steps, passed to docker build (e.g. host)")
+    build.add_argument(
+        "--base-image", metavar="IMAGE", help="Python base image for both stages (default: python:3.11-slim)"
+    )
+    build.add_argument(
+        "--context-only", type=Path, metavar="DIR", help="write the build context to DIR and stop, to build elsewhere"
+    )
+    build.add_argument(
+        "--ca-cert",
+        type=Path,
+        metavar="FILE",
+        help="a CA certificate (PEM) that pip trusts while installing, for a TLS-inspecting proxy; "
+        "only the install stage sees it, the final image does not contain it",
+    )
+    build.add_argument(
+        "--network", metavar="NAME", help="network for the RUN steps, passed to docker build (e.g. host)"
+    )
     add_serving_options(build)
     build.set_defaults(run=run_build)
 
@@ -56,7 +67,9 @@ def register(commands: Any) -> None:
         description="GET /health/ready and exit 0 on 200, 1 otherwise. Used by the Docker HEALTHCHECK, so the "
         "image needs no curl.",
     )
-    health.add_argument("--url", help="the readiness URL (default: http://127.0.0.1:$DOCKML_PORT/health/ready, port 5000)")
+    health.add_argument(
+        "--url", help="the readiness URL (default: http://127.0.0.1:$DOCKML_PORT/health/ready, port 5000)"
+    )
     health.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for the answer (default: 2)")
     health.set_defaults(run=run_health)
 
@@ -93,7 +106,9 @@ def run_build(args: argparse.Namespace) -> int:
     )
     if args.context_only:
         write(args.context_only)
-        print(f"wrote the build context to {args.context_only}; build it with: docker build -t IMAGE {args.context_only}")
+        print(
+            f"wrote the build context to {args.context_only}; build it with: docker build -t IMAGE {args.context_only}"
+        )
         return 0
     with tempfile.TemporaryDirectory(prefix="dockml-build-") as folder:
         docker_build(write(Path(folder)), args.tag, base_image=args.base_image, network=args.network)

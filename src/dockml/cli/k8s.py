@@ -25,7 +25,6 @@ examples:
 """
 
 
-
 def register(commands: Any) -> None:
     k8s = commands.add_parser(
         "k8s",
@@ -37,31 +36,78 @@ def register(commands: Any) -> None:
     k8s.add_argument("image", metavar="IMAGE", help="the image built by `dockml build`, as the cluster pulls it")
     k8s.add_argument("--name", help="name of the objects, a DNS label (default: the image's name, e.g. rf-api)")
     output = k8s.add_mutually_exclusive_group()
-    output.add_argument("-o", "--output", type=Path, metavar="DIR", help="write one file per object to DIR (default: one YAML stream on stdout)")
-    output.add_argument("--helm", type=Path, metavar="DIR", help="write a Helm chart to DIR instead, with these options as its values.yaml")
-    k8s.add_argument("--kserve", action="store_true",
-                     help="a KServe InferenceService (custom predictor, Open Inference Protocol) instead of a Deployment, "
-                     "Service, HorizontalPodAutoscaler and PodDisruptionBudget")
+    output.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="DIR",
+        help="write one file per object to DIR (default: one YAML stream on stdout)",
+    )
+    output.add_argument(
+        "--helm",
+        type=Path,
+        metavar="DIR",
+        help="write a Helm chart to DIR instead, with these options as its values.yaml",
+    )
+    k8s.add_argument(
+        "--kserve",
+        action="store_true",
+        help="a KServe InferenceService (custom predictor, Open Inference Protocol) instead of a Deployment, "
+        "Service, HorizontalPodAutoscaler and PodDisruptionBudget",
+    )
     scaling = k8s.add_argument_group("scaling and resources")
-    scaling.add_argument("--replicas", type=int, default=2, metavar="N", help="pods to run; with autoscaling, the fewest (default: 2)")
-    scaling.add_argument("--max-replicas", type=int, metavar="N",
-                         help="the most pods the autoscaler may run; equal to --replicas: no autoscaler (default: 10)")
-    scaling.add_argument("--target-cpu-percent", type=int, default=70, metavar="P",
-                         help="add pods when their average CPU use passes P%% of the request (default: 70)")
+    scaling.add_argument(
+        "--replicas", type=int, default=2, metavar="N", help="pods to run; with autoscaling, the fewest (default: 2)"
+    )
+    scaling.add_argument(
+        "--max-replicas",
+        type=int,
+        metavar="N",
+        help="the most pods the autoscaler may run; equal to --replicas: no autoscaler (default: 10)",
+    )
+    scaling.add_argument(
+        "--target-cpu-percent",
+        type=int,
+        default=70,
+        metavar="P",
+        help="add pods when their average CPU use passes P%% of the request (default: 70)",
+    )
     scaling.add_argument("--cpu", default="1", metavar="Q", help="CPU request per pod (default: 1)")
-    scaling.add_argument("--cpu-limit", metavar="Q", help="CPU limit per pod; dockml runs one worker per CPU of it (default: --cpu)")
+    scaling.add_argument(
+        "--cpu-limit", metavar="Q", help="CPU limit per pod; dockml runs one worker per CPU of it (default: --cpu)"
+    )
     scaling.add_argument("--memory", default="512Mi", metavar="Q", help="memory request per pod (default: 512Mi)")
     scaling.add_argument("--memory-limit", metavar="Q", help="memory limit per pod (default: --memory)")
-    scaling.add_argument("--workers", type=int, metavar="N", help="worker processes per pod (default: one per CPU of the limit)")
+    scaling.add_argument(
+        "--workers", type=int, metavar="N", help="worker processes per pod (default: one per CPU of the limit)"
+    )
     serving = k8s.add_argument_group("serving")
-    serving.add_argument("--port", type=int, default=5000, help="the container's port, 1024 or more (default: 5000; the Service listens on 80)")
-    serving.add_argument("--api-key-secret", metavar="NAME[:KEY]",
-                         help="a Secret holding the API key, passed to dockml as DOCKML_API_KEY (default key: api-key)")
-    serving.add_argument("--drain-s", type=int, default=5, metavar="S",
-                         help="after SIGTERM, keep serving S seconds with /health/ready at 503 while endpoints drop the pod (default: 5)")
-    serving.add_argument("--grace-s", type=int, default=25, metavar="S",
-                         help="exit at most S seconds after SIGTERM, drain included; the pod's termination grace period is "
-                         "S + 5 (default: 25)")
+    serving.add_argument(
+        "--port",
+        type=int,
+        default=5000,
+        help="the container's port, 1024 or more (default: 5000; the Service listens on 80)",
+    )
+    serving.add_argument(
+        "--api-key-secret",
+        metavar="NAME[:KEY]",
+        help="a Secret holding the API key, passed to dockml as DOCKML_API_KEY (default key: api-key)",
+    )
+    serving.add_argument(
+        "--drain-s",
+        type=int,
+        default=5,
+        metavar="S",
+        help="after SIGTERM, keep serving S seconds with /health/ready at 503 while endpoints drop the pod (default: 5)",
+    )
+    serving.add_argument(
+        "--grace-s",
+        type=int,
+        default=25,
+        metavar="S",
+        help="exit at most S seconds after SIGTERM, drain included; the pod's termination grace period is "
+        "S + 5 (default: 25)",
+    )
     serving.add_argument("--tmp-size", default="64Mi", metavar="Q", help="size of the in-memory /tmp (default: 64Mi)")
     k8s.set_defaults(run=run)
 
@@ -90,11 +136,16 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.helm is not None:
         write_files(args.helm, render_chart(spec))
-        print(f"wrote the Helm chart to {args.helm}; install it with: helm install {spec.name} {args.helm}", file=sys.stderr)
+        print(
+            f"wrote the Helm chart to {args.helm}; install it with: helm install {spec.name} {args.helm}",
+            file=sys.stderr,
+        )
     elif args.output is not None:
         written = write_files(args.output, render_manifests(spec))
-        print(f"wrote {', '.join(path.name for path in written)} to {args.output}; apply them with: kubectl apply -f {args.output}",
-              file=sys.stderr)
+        print(
+            f"wrote {', '.join(path.name for path in written)} to {args.output}; apply them with: kubectl apply -f {args.output}",
+            file=sys.stderr,
+        )
     else:
         sys.stdout.write(yaml_stream(render_manifests(spec)))
     return 0

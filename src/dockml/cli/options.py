@@ -17,25 +17,48 @@ RUNTIMES = ["auto", "onnx", "sklearn"]
 
 def add_serving_options(parser: argparse.ArgumentParser) -> None:
     """How the models are loaded and batched, the same for `dockml serve` and the image `dockml build` makes."""
-    parser.add_argument("--config", type=Path, metavar="FILE", help="TOML settings file with [server] and [models.NAME] tables")
-    parser.add_argument("--runtime", choices=RUNTIMES,
-                        help="auto: compile scikit-learn models to ONNX Runtime when their predictions match, else "
-                        "serve them with scikit-learn and log why (an image then ships scikit-learn); onnx: fail if "
-                        "they do not compile; sklearn: never compile (default: auto)")
-    parser.add_argument("--workers", type=int,
-                        help="server processes, forked after the models are loaded; each has its own listening socket "
-                        "(default: 0, one per CPU core, or per CPU of a container's limit)")
-    parser.add_argument("--batch-max-rows", type=int, metavar="N",
-                        help="most rows merged from concurrent requests into one model call; 1 turns micro-batching "
-                        "off (default: 64)")
-    parser.add_argument("--batch-max-delay-ms", type=float, metavar="MS",
-                        help="under load, how long a batch may wait to fill; a lone request never waits (default: 0, "
-                        "merge only requests that arrived together)")
-    parser.add_argument("--max-body-bytes", type=int, metavar="N",
-                        help="largest request body accepted, else 413 (default: 16777216, 16 MiB)")
-    parser.add_argument("--trust-pickle", action="store_const", const=True,
-                        help="load .joblib/.pkl files, which run code from the file while loading; only for files "
-                        "you made or trust (default: refuse them; also DOCKML_TRUST_PICKLE=1)")
+    parser.add_argument(
+        "--config", type=Path, metavar="FILE", help="TOML settings file with [server] and [models.NAME] tables"
+    )
+    parser.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        help="auto: compile scikit-learn models to ONNX Runtime when their predictions match, else "
+        "serve them with scikit-learn and log why (an image then ships scikit-learn); onnx: fail if "
+        "they do not compile; sklearn: never compile (default: auto)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="server processes, forked after the models are loaded; each has its own listening socket "
+        "(default: 0, one per CPU core, or per CPU of a container's limit)",
+    )
+    parser.add_argument(
+        "--batch-max-rows",
+        type=int,
+        metavar="N",
+        help="most rows merged from concurrent requests into one model call; 1 turns micro-batching off (default: 64)",
+    )
+    parser.add_argument(
+        "--batch-max-delay-ms",
+        type=float,
+        metavar="MS",
+        help="under load, how long a batch may wait to fill; a lone request never waits (default: 0, "
+        "merge only requests that arrived together)",
+    )
+    parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        metavar="N",
+        help="largest request body accepted, else 413 (default: 16777216, 16 MiB)",
+    )
+    parser.add_argument(
+        "--trust-pickle",
+        action="store_const",
+        const=True,
+        help="load .joblib/.pkl files, which run code from the file while loading; only for files "
+        "you made or trust (default: refuse them; also DOCKML_TRUST_PICKLE=1)",
+    )
 
 
 def settings_flags(args: argparse.Namespace) -> dict[str, Any]:

@@ -38,8 +38,6 @@ examples:
 """
 
 
-
-
 def register(commands: Any) -> None:
     serve = commands.add_parser(
         "serve",
@@ -49,34 +47,74 @@ def register(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.add_argument("models", nargs="*", metavar="MODEL", help="model files, each PATH or NAME=PATH")
-    serve.add_argument("--host", help="address to listen on (default: 127.0.0.1, this machine only; "
-                       "0.0.0.0 listens on every interface)")
+    serve.add_argument(
+        "--host",
+        help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 listens on every interface)",
+    )
     serve.add_argument("--port", type=int, help="TCP port (default: 5000)")
     add_serving_options(serve)
-    serve.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"],
-                       help="log level (default: info)")
+    serve.add_argument(
+        "--log-level", choices=["critical", "error", "warning", "info", "debug"], help="log level (default: info)"
+    )
     limits = serve.add_argument_group("limits and shutdown")
-    limits.add_argument("--request-timeout-s", type=float, metavar="S", help="answer 504 to a request still running after S seconds (default: 30)")
-    limits.add_argument("--max-in-flight", type=int, metavar="N",
-                        help="requests in progress per worker; beyond, a fast 503 with Retry-After (default: 256)")
-    limits.add_argument("--max-csv-rows", type=int, metavar="N", help="most rows in one uploaded CSV, else 413 (default: 1000000)")
-    limits.add_argument("--max-image-pixels", type=int, metavar="N", help="most pixels in one uploaded image, else 413 (default: 40000000)")
-    limits.add_argument("--shutdown-drain-s", type=float, metavar="S",
-                        help="after SIGTERM, keep serving S seconds with /health/ready at 503 (default: 0; in "
-                        "Kubernetes a preStop sleep does this)")
-    limits.add_argument("--shutdown-grace-s", type=float, metavar="S",
-                        help="after SIGTERM, the longest wait for requests in progress; a second signal exits at once (default: 10)")
+    limits.add_argument(
+        "--request-timeout-s",
+        type=float,
+        metavar="S",
+        help="answer 504 to a request still running after S seconds (default: 30)",
+    )
+    limits.add_argument(
+        "--max-in-flight",
+        type=int,
+        metavar="N",
+        help="requests in progress per worker; beyond, a fast 503 with Retry-After (default: 256)",
+    )
+    limits.add_argument(
+        "--max-csv-rows", type=int, metavar="N", help="most rows in one uploaded CSV, else 413 (default: 1000000)"
+    )
+    limits.add_argument(
+        "--max-image-pixels",
+        type=int,
+        metavar="N",
+        help="most pixels in one uploaded image, else 413 (default: 40000000)",
+    )
+    limits.add_argument(
+        "--shutdown-drain-s",
+        type=float,
+        metavar="S",
+        help="after SIGTERM, keep serving S seconds with /health/ready at 503 (default: 0; in "
+        "Kubernetes a preStop sleep does this)",
+    )
+    limits.add_argument(
+        "--shutdown-grace-s",
+        type=float,
+        metavar="S",
+        help="after SIGTERM, the longest wait for requests in progress; a second signal exits at once (default: 10)",
+    )
     security = serve.add_argument_group("security and operations")
-    security.add_argument("--api-key", metavar="KEY",
-                          help="require this key (Authorization: Bearer KEY, or X-API-Key: KEY) on every route but "
-                          "the health checks; prefer DOCKML_API_KEY or --api-key-file, which ps cannot show (default: none)")
+    security.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help="require this key (Authorization: Bearer KEY, or X-API-Key: KEY) on every route but "
+        "the health checks; prefer DOCKML_API_KEY or --api-key-file, which ps cannot show (default: none)",
+    )
     security.add_argument("--api-key-file", metavar="FILE", help="read the API key from the first line of FILE")
-    security.add_argument("--cors-origins", metavar="ORIGINS",
-                          help="comma-separated origins allowed to call from a browser, or * (default: none, CORS off)")
-    security.add_argument("--model-sha256", action="append", metavar="[NAME=]HEX",
-                          help="refuse to start unless the model file has this sha256; repeat per model")
-    security.add_argument("--access-log", choices=["off", "text", "json"],
-                          help="one log line per request with its id, as text or JSON (default: off)")
+    security.add_argument(
+        "--cors-origins",
+        metavar="ORIGINS",
+        help="comma-separated origins allowed to call from a browser, or * (default: none, CORS off)",
+    )
+    security.add_argument(
+        "--model-sha256",
+        action="append",
+        metavar="[NAME=]HEX",
+        help="refuse to start unless the model file has this sha256; repeat per model",
+    )
+    security.add_argument(
+        "--access-log",
+        choices=["off", "text", "json"],
+        help="one log line per request with its id, as text or JSON (default: off)",
+    )
 
     serve.set_defaults(run=run)
 
@@ -95,7 +133,10 @@ def _announce(settings, registry) -> None:  # noqa: ANN001 - Settings, Registry
             print(f"  /{route} serves '{default.name}'", flush=True)
     for service in registry:
         signature = service.signature
-        print(f"  model '{service.name}' ({service.loaded.runtime.name}, {signature.task}; inputs: {signature.expected()[:80]})", flush=True)
+        print(
+            f"  model '{service.name}' ({service.loaded.runtime.name}, {signature.task}; inputs: {signature.expected()[:80]})",
+            flush=True,
+        )
         prefix = "" if len(registry) == 1 else f"/models/{service.name}"
         for route in service.routes():
             method = "GET|POST" if route == "predict" else "POST"
@@ -131,5 +172,3 @@ def _metrics_folder(workers: int) -> Iterator[None]:
             yield
         finally:
             del os.environ["PROMETHEUS_MULTIPROC_DIR"]
-
-

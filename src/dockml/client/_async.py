@@ -26,9 +26,9 @@ from dockml.client._errors import Timeout, TransportError
 class AsyncClient:
     """A dockml server, from asyncio: the calls of Client, awaited.
 
-        >>> async with dockml.AsyncClient("http://127.0.0.1:5000") as client:
-        ...     (await client.predict([[5.1, 3.5, 1.4, 0.2]])).predictions
-        ['setosa']
+    >>> async with dockml.AsyncClient("http://127.0.0.1:5000") as client:
+    ...     (await client.predict([[5.1, 3.5, 1.4, 0.2]])).predictions
+    ['setosa']
     """
 
     def __init__(
@@ -47,7 +47,9 @@ class AsyncClient:
         self.model = model
         self.retry = Retry(retries=retries, backoff_s=backoff_s)
         auth = {"authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.AsyncClient(base_url=self.url, timeout=timeout_s, headers={**auth, **(headers or {})}, transport=transport)
+        self._http = httpx.AsyncClient(
+            base_url=self.url, timeout=timeout_s, headers={**auth, **(headers or {})}, transport=transport
+        )
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -85,11 +87,15 @@ class AsyncClient:
 
     async def predict_file(self, path: str | Path, *, proba: bool = False, model: str | None = None) -> Predictions:
         """Predict every row of a CSV file (uploaded to predict_file)."""
-        return predictions(read(await self._send(upload_call("predict_file", path, proba=proba, model=model or self.model))))
+        return predictions(
+            read(await self._send(upload_call("predict_file", path, proba=proba, model=model or self.model)))
+        )
 
     async def predict_image(self, path: str | Path, *, proba: bool = False, model: str | None = None) -> Predictions:
         """Predict a PNG or JPEG picture (uploaded to predict_image)."""
-        return predictions(read(await self._send(upload_call("predict_image", path, proba=proba, model=model or self.model))))
+        return predictions(
+            read(await self._send(upload_call("predict_image", path, proba=proba, model=model or self.model)))
+        )
 
     async def models(self) -> list[dict[str, Any]]:
         """Every served model with its signature, runtime and endpoints."""

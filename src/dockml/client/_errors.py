@@ -1,19 +1,19 @@
 """What the client raises, mirroring the server's problem documents.
 
-    ClientError
-     ├── TransportError                 no usable answer: connection refused or cut, after the retries
-     │    └── Timeout                   no answer within the timeout
-     └── ServerError                    the server answered with an error status; .status, .detail,
-          │                             .errors (per field) and .body as the server sent them
-          ├── BadRequest (ValueError)           400  malformed body
-          ├── Unauthorized                      401  missing or wrong API key
-          ├── NotFound (LookupError)            404  unknown model or route
-          ├── PayloadTooLarge                   413
-          ├── UnsupportedMediaType              415
-          ├── InvalidInput (ValueError)         422  well-formed, but not what the model takes
-          ├── InternalServerError               500  the model failed (the cause is in the server log)
-          ├── ServiceUnavailable                503  still loading, or at capacity (after the retries)
-          └── GatewayTimeout                    504  the request took longer than the server allows
+ClientError
+ ├── TransportError                 no usable answer: connection refused or cut, after the retries
+ │    └── Timeout                   no answer within the timeout
+ └── ServerError                    the server answered with an error status; .status, .detail,
+      │                             .errors (per field) and .body as the server sent them
+      ├── BadRequest (ValueError)           400  malformed body
+      ├── Unauthorized                      401  missing or wrong API key
+      ├── NotFound (LookupError)            404  unknown model or route
+      ├── PayloadTooLarge                   413
+      ├── UnsupportedMediaType              415
+      ├── InvalidInput (ValueError)         422  well-formed, but not what the model takes
+      ├── InternalServerError               500  the model failed (the cause is in the server log)
+      ├── ServiceUnavailable                503  still loading, or at capacity (after the retries)
+      └── GatewayTimeout                    504  the request took longer than the server allows
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ class ServerError(ClientError):
 
     status: int = 0
 
-    def __init__(self, status: int, detail: str, *, errors: list[dict[str, str]] | None = None, body: Any = None) -> None:
+    def __init__(
+        self, status: int, detail: str, *, errors: list[dict[str, str]] | None = None, body: Any = None
+    ) -> None:
         super().__init__(f"{status}: {detail}")
         self.status = status
         self.detail = detail
@@ -87,8 +89,15 @@ class GatewayTimeout(ServerError):
 _BY_STATUS: dict[int, type[ServerError]] = {
     cls.status: cls
     for cls in (
-        BadRequest, Unauthorized, NotFound, PayloadTooLarge, UnsupportedMediaType, InvalidInput,
-        InternalServerError, ServiceUnavailable, GatewayTimeout,
+        BadRequest,
+        Unauthorized,
+        NotFound,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        InvalidInput,
+        InternalServerError,
+        ServiceUnavailable,
+        GatewayTimeout,
     )
 }
 

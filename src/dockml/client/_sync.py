@@ -52,7 +52,9 @@ class Client:
         self.model = model
         self.retry = Retry(retries=retries, backoff_s=backoff_s)
         auth = {"authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.Client(base_url=self.url, timeout=timeout_s, headers={**auth, **(headers or {})}, transport=transport)
+        self._http = httpx.Client(
+            base_url=self.url, timeout=timeout_s, headers={**auth, **(headers or {})}, transport=transport
+        )
 
     def __enter__(self) -> Client:
         return self

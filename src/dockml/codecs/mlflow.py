@@ -24,7 +24,9 @@ _REQUIRED = f"send a JSON object with exactly one of the keys {', '.join(FORMATS
 def decode_invocation(payload: Any, signature: Signature) -> np.ndarray:
     """Decode a parsed ``/invocations`` JSON body to a table."""
     if not isinstance(payload, dict):
-        raise MalformedInput(f"{_REQUIRED}; got a JSON {'array' if isinstance(payload, list) else type(payload).__name__}")
+        raise MalformedInput(
+            f"{_REQUIRED}; got a JSON {'array' if isinstance(payload, list) else type(payload).__name__}"
+        )
     present = [key for key in FORMATS if key in payload]
     if len(present) != 1:
         found = ", ".join(present) if present else ", ".join(map(str, list(payload)[:5])) or "an empty object"
@@ -51,12 +53,14 @@ def _rows(value: Any, key: str, signature: Signature) -> np.ndarray:
         return decode_rows(value, signature)
     if len(signature.features) == 1 and not any(isinstance(item, (list, dict)) for item in value):
         return decode_rows([[item] for item in value], signature)  # one value per row for a one-feature model
-    raise InvalidInput(f"'{key}' must hold only rows (lists, in the order {signature.expected()}) or only records (objects)")
+    raise InvalidInput(
+        f"'{key}' must hold only rows (lists, in the order {signature.expected()}) or only records (objects)"
+    )
 
 
 def _split(value: Any, signature: Signature) -> np.ndarray:
     if not isinstance(value, dict) or "data" not in value:
-        raise InvalidInput("'dataframe_split' must be an object {\"columns\": [...], \"data\": [[...], ...]}")
+        raise InvalidInput('\'dataframe_split\' must be an object {"columns": [...], "data": [[...], ...]}')
     if "columns" not in value:
         data = value["data"]
         if not isinstance(data, list) or not data or not all(isinstance(row, list) for row in data):

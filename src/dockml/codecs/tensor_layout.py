@@ -68,7 +68,9 @@ class TensorLayout:
             outputs = [TensorSpec(LABEL, _value_datatype(label_values), (-1,))]
             if sample.probabilities is not None:
                 width = np.asarray(sample.probabilities).shape[1]
-                outputs.append(TensorSpec(PROBABILITIES, _float_datatype(np.asarray(sample.probabilities)), (-1, width)))
+                outputs.append(
+                    TensorSpec(PROBABILITIES, _float_datatype(np.asarray(sample.probabilities)), (-1, width))
+                )
         else:
             outputs = [TensorSpec(VALUE, _float_datatype(np.asarray(sample.labels)), (-1,))]
         self.outputs_ = {spec.name: spec for spec in outputs}
@@ -133,10 +135,14 @@ class TensorLayout:
 
     def _per_feature(self, given: dict[str, Tensor]) -> np.ndarray:
         errors = [
-            FieldError(name, f"missing input '{name}'; {self._offer()}") for name in self.signature.names if name not in given
+            FieldError(name, f"missing input '{name}'; {self._offer()}")
+            for name in self.signature.names
+            if name not in given
         ]
         errors += [
-            FieldError(name, f"unknown input '{name}'; {self._offer()}") for name in given if name not in self.signature.name_set
+            FieldError(name, f"unknown input '{name}'; {self._offer()}")
+            for name in given
+            if name not in self.signature.name_set
         ]
         if errors:
             raise InvalidInput.from_errors(errors)

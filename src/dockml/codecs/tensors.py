@@ -87,7 +87,7 @@ def decode_infer_request(body: bytes, header_length: int | None = None) -> Infer
             )
         head, raw = body[:header_length], body[header_length:]
     if not head.strip():
-        raise MalformedInput("the request body is empty; send an inference request {\"inputs\": [...]}")
+        raise MalformedInput('the request body is empty; send an inference request {"inputs": [...]}')
     try:
         request = orjson.loads(head)
     except orjson.JSONDecodeError as error:
@@ -103,7 +103,7 @@ def decode_infer_request(body: bytes, header_length: int | None = None) -> Infer
         raise MalformedInput("parameter 'binary_data_output' must be true or false")
     inputs = request.get("inputs")
     if not isinstance(inputs, list) or not inputs:
-        raise MalformedInput("'inputs' must be a non-empty list of tensors {\"name\", \"shape\", \"datatype\", \"data\"}")
+        raise MalformedInput('\'inputs\' must be a non-empty list of tensors {"name", "shape", "datatype", "data"}')
     tensors = []
     offset = 0
     for index, item in enumerate(inputs):
@@ -121,7 +121,9 @@ def decode_infer_request(body: bytes, header_length: int | None = None) -> Infer
 
 
 def _json_type(value: Any) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
+    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), "number"
+    )
 
 
 def _parameters(item: dict[str, Any], where: str) -> dict[str, Any]:
@@ -136,7 +138,7 @@ def _parameters(item: dict[str, Any], where: str) -> dict[str, Any]:
 def _decode_input(item: Any, index: int, raw: bytes, offset: int, has_binary: bool) -> tuple[Tensor, int]:
     """One request input and how many bytes of ``raw`` (from ``offset``) it took."""
     if not isinstance(item, dict):
-        raise MalformedInput(f"input {index} must be a JSON object {{\"name\", \"shape\", \"datatype\", \"data\"}}")
+        raise MalformedInput(f'input {index} must be a JSON object {{"name", "shape", "datatype", "data"}}')
     name = item.get("name")
     if not isinstance(name, str) or not name:
         raise MalformedInput(f"input {index} has no 'name'")
@@ -214,7 +216,9 @@ def _from_json(data: Any, name: str, datatype: str, count: int) -> np.ndarray:
     if datatype in INTEGER_TYPES:
         limits = np.iinfo(dtype)
         if values and (min(values) < limits.min or max(values) > limits.max):
-            raise MalformedInput(f"input '{name}': a value is outside the range of {datatype} ({limits.min}..{limits.max})")
+            raise MalformedInput(
+                f"input '{name}': a value is outside the range of {datatype} ({limits.min}..{limits.max})"
+            )
         return np.array(values, dtype=dtype)
     try:
         wide = np.array(values, dtype=np.float64)
@@ -265,7 +269,9 @@ def _bytes_elements(chunk: bytes, name: str, count: int) -> np.ndarray:
         if len(elements) > count:
             break
     if len(elements) != count:
-        raise MalformedInput(f"input '{name}': the binary data holds {len(elements)} BYTES elements but its shape needs {count}")
+        raise MalformedInput(
+            f"input '{name}': the binary data holds {len(elements)} BYTES elements but its shape needs {count}"
+        )
     return np.array(elements, dtype=object)
 
 

@@ -64,7 +64,9 @@ def table_dtype(signature: Signature) -> type:
     return np.float64 if signature.all_numeric else object
 
 
-def check_names(signature: Signature, given: list[str] | set[str] | dict[str, Any], where: str = "") -> list[FieldError]:
+def check_names(
+    signature: Signature, given: list[str] | set[str] | dict[str, Any], where: str = ""
+) -> list[FieldError]:
     """Missing and unknown feature names, each as a field error."""
     expected = signature.expected()
     errors = []

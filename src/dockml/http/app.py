@@ -122,6 +122,10 @@ def create_app(registry: Registry, settings: Settings) -> ASGIApp:
     origins = [origin.strip() for origin in settings.cors_origins.split(",") if origin.strip()]
     if origins:
         outer = CORSMiddleware(
-            outer, allow_origins=origins, allow_methods=["GET", "POST"], allow_headers=["*"], expose_headers=["X-Request-ID"]
+            outer,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID"],
         )
     return outer

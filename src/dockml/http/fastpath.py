@@ -39,10 +39,13 @@ def parse_proba(raw: str | None, service: ModelService) -> bool:
     value = raw.strip().lower()
     if value not in _TRUE and value not in _FALSE:
         raise InvalidInput(
-            f"query parameter 'proba': expected true or false, got {raw!r}", [FieldError("proba", "expected true or false")]
+            f"query parameter 'proba': expected true or false, got {raw!r}",
+            [FieldError("proba", "expected true or false")],
         )
     if value in _TRUE and service.loaded.info.get("probabilities") is False:
-        raise InvalidInput(f"model '{service.name}' does not give class probabilities", [FieldError("proba", "not available")])
+        raise InvalidInput(
+            f"model '{service.name}' does not give class probabilities", [FieldError("proba", "not available")]
+        )
     return value in _TRUE
 
 
@@ -120,14 +123,18 @@ class FastPredict:
             if status == 405:
                 headers.append((b"allow", b"GET, POST"))
             if status >= 500:
-                log.error("%s %s (request %s): %s", scope["method"], scope["path"], scope["dockml.request_id"], error.detail)
+                log.error(
+                    "%s %s (request %s): %s", scope["method"], scope["path"], scope["dockml.request_id"], error.detail
+                )
         except asyncio.CancelledError:
             if not edge.timed_out(task):
                 raise
             status, body = 504, problem_body(504, edge.deadline_detail())
             headers = [*_PROBLEM_HEADERS, id_header]
         except Exception:
-            log.exception("unhandled error on %s %s (request %s)", scope["method"], scope["path"], scope["dockml.request_id"])
+            log.exception(
+                "unhandled error on %s %s (request %s)", scope["method"], scope["path"], scope["dockml.request_id"]
+            )
             status, body = 500, problem_body(500, "internal server error; the server log has the cause")
             headers = [*_PROBLEM_HEADERS, id_header]
         finally:
@@ -180,4 +187,3 @@ class FastPredict:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-

@@ -41,7 +41,11 @@ async def send_problem(send: Send, status: int, detail: str, headers: list[tuple
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode()), *(headers or [])],
+            "headers": [
+                (b"content-type", MEDIA_TYPE.encode()),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})
@@ -108,7 +112,11 @@ class Edge:
         if self.key and not keyless(path) and not hmac.compare_digest(given_key, self.key):
             return 401, KEY_ADVICE, [(b"www-authenticate", b'Bearer realm="dockml"')]
         if self.in_progress >= self.limit and path not in OPEN_PATHS:
-            return 503, f"the server is at capacity ({self.limit} requests in progress); retry shortly", [(b"retry-after", b"1")]
+            return (
+                503,
+                f"the server is at capacity ({self.limit} requests in progress); retry shortly",
+                [(b"retry-after", b"1")],
+            )
         return None
 
     def enter(self, task: asyncio.Task[Any]) -> None:
@@ -200,5 +208,11 @@ class Edge:
             access_log.info(json.dumps(line))
         else:
             access_log.info(
-                '%s "%s %s" %d %.1fms id=%s', client[0], scope["method"], scope["path"], status, seconds * 1000, request_id
+                '%s "%s %s" %d %.1fms id=%s',
+                client[0],
+                scope["method"],
+                scope["path"],
+                status,
+                seconds * 1000,
+                request_id,
             )

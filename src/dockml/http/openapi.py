@@ -122,7 +122,10 @@ def _errors(*statuses: int) -> dict[str, Any]:
         500: "The model failed",
     }
     return {
-        str(status): {"description": descriptions[status], "content": {"application/problem+json": {"schema": PROBLEM_REF}}}
+        str(status): {
+            "description": descriptions[status],
+            "content": {"application/problem+json": {"schema": PROBLEM_REF}},
+        }
         for status in statuses
     }
 
@@ -194,7 +197,10 @@ def _predict_paths(service: ModelService, prefix: str, tag: str) -> dict[str, An
                             "examples": {
                                 "record": {"summary": "One record", "value": example},
                                 "records": {"summary": "A list of records", "value": [example, example]},
-                                "instances": {"summary": "Rows in signature order", "value": {"instances": [first_values]}},
+                                "instances": {
+                                    "summary": "Rows in signature order",
+                                    "value": {"instances": [first_values]},
+                                },
                                 "split": {
                                     "summary": "Columns and data",
                                     "value": {"columns": list(signature.names), "data": [first_values]},
@@ -288,14 +294,25 @@ def _service_paths() -> dict[str, Any]:
             "get": {
                 "tags": ["service"],
                 "summary": "Readiness: every model is loaded and warmed",
-                "responses": {"200": {"description": "Ready"}, "503": {"description": "Not ready yet", "content": {"application/problem+json": {"schema": PROBLEM_REF}}}},
+                "responses": {
+                    "200": {"description": "Ready"},
+                    "503": {
+                        "description": "Not ready yet",
+                        "content": {"application/problem+json": {"schema": PROBLEM_REF}},
+                    },
+                },
             }
         },
         "/metrics": {
             "get": {
                 "tags": ["service"],
                 "summary": "Prometheus metrics",
-                "responses": {"200": {"description": "Metrics in the Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}},
+                "responses": {
+                    "200": {
+                        "description": "Metrics in the Prometheus text format",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
             }
         },
         "/models": plain("Every served model with its signature and endpoints", "The models"),
@@ -340,7 +357,9 @@ def build_openapi(registry: Registry) -> dict[str, Any]:
             root = _predict_paths(default, "", "default model")
             paths[f"/{route}"] = root[f"/{route}"]
     if paths:
-        tags.append({"name": "default model", "description": "The root routes; each serves the first model that offers it."})
+        tags.append(
+            {"name": "default model", "description": "The root routes; each serves the first model that offers it."}
+        )
     for service in registry:
         paths.update(_predict_paths(service, f"/models/{service.name}", service.name))
         schemas.update(_model_schemas(service))

@@ -41,7 +41,13 @@ def problem(
 async def on_dockml_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, DockmlError)
     if error.status >= 500:
-        log.error("%s %s (request %s): %s", request.method, request.url.path, request.scope.get("dockml.request_id"), error.detail)
+        log.error(
+            "%s %s (request %s): %s",
+            request.method,
+            request.url.path,
+            request.scope.get("dockml.request_id"),
+            error.detail,
+        )
     return problem(int(error.status), error.detail, error.errors)
 
 
@@ -63,7 +69,10 @@ async def on_http_error(request: Request, error: Exception) -> Response:
 async def on_unexpected_error(request: Request, error: Exception) -> Response:
     # Never a traceback to the client: the cause is logged here, the client gets a plain 500.
     log.error(
-        "unhandled error on %s %s (request %s)", request.method, request.url.path, request.scope.get("dockml.request_id"),
+        "unhandled error on %s %s (request %s)",
+        request.method,
+        request.url.path,
+        request.scope.get("dockml.request_id"),
         exc_info=error,
     )
     return problem(500, "internal server error; the server log has the cause")

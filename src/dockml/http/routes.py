@@ -19,7 +19,9 @@ MAX_FORM_PARTS = 16
 
 
 def json_response(body: object, status: int = 200) -> Response:
-    return Response(orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), status_code=status, media_type="application/json")
+    return Response(
+        orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), status_code=status, media_type="application/json"
+    )
 
 
 def _media_type(request: Request) -> str:
@@ -33,9 +35,15 @@ async def _upload(request: Request, what: str) -> bytes:
         )
     async with request.form(max_files=MAX_FORM_PARTS, max_fields=MAX_FORM_PARTS) as form:
         uploads = [value for value in form.values() if isinstance(value, UploadFile)]
-        chosen = form.get("file") if isinstance(form.get("file"), UploadFile) else (uploads[0] if len(uploads) == 1 else None)
+        chosen = (
+            form.get("file")
+            if isinstance(form.get("file"), UploadFile)
+            else (uploads[0] if len(uploads) == 1 else None)
+        )
         if chosen is None:
-            raise InvalidInput(f"no {what} in the upload; send it in a multipart part named 'file'", [FieldError("file", "missing")])
+            raise InvalidInput(
+                f"no {what} in the upload; send it in a multipart part named 'file'", [FieldError("file", "missing")]
+            )
         return await chosen.read()
 
 
@@ -45,7 +53,10 @@ def _parse_flag(request: Request, name: str) -> bool:
         return False
     value = raw.strip().lower()
     if value not in ("true", "1", "yes", "false", "0", "no"):
-        raise InvalidInput(f"query parameter '{name}': expected true or false, got {raw!r}", [FieldError(name, "expected true or false")])
+        raise InvalidInput(
+            f"query parameter '{name}': expected true or false, got {raw!r}",
+            [FieldError(name, "expected true or false")],
+        )
     return value in ("true", "1", "yes")
 
 

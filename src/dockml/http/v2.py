@@ -59,7 +59,9 @@ def _endpoint(method: str | None, handler: Handler) -> Handler:
 
     async def endpoint(request: Request) -> Response:
         if method is not None and request.method != method and (method, request.method) != ("GET", "HEAD"):
-            return error_response(405, f"{request.method} is not allowed on {request.url.path}; use {method}", {"Allow": method})
+            return error_response(
+                405, f"{request.method} is not allowed on {request.url.path}; use {method}", {"Allow": method}
+            )
         try:
             return await handler(request)
         except DockmlError as error:
@@ -104,7 +106,10 @@ def v2_routes(registry: Registry) -> list[BaseRoute]:
         return Response(status_code=200 if ready else 400)
 
     async def server_metadata(request: Request) -> Response:
-        return Response(orjson.dumps({"name": "dockml", "version": __version__, "extensions": EXTENSIONS}), media_type="application/json")
+        return Response(
+            orjson.dumps({"name": "dockml", "version": __version__, "extensions": EXTENSIONS}),
+            media_type="application/json",
+        )
 
     async def server_live(request: Request) -> Response:
         return Response(status_code=200)
@@ -142,7 +147,9 @@ def v2_routes(registry: Registry) -> list[BaseRoute]:
         if json_length is None:
             return Response(content, media_type="application/json")
         return Response(
-            content, media_type="application/octet-stream", headers={"Inference-Header-Content-Length": str(json_length)}
+            content,
+            media_type="application/octet-stream",
+            headers={"Inference-Header-Content-Length": str(json_length)},
         )
 
     async def no_route(request: Request) -> Response:

@@ -19,8 +19,10 @@ def values(spec: K8sSpec) -> list[tuple[str, str, Any]]:
         ("The image built by `dockml build`.", "image", {"repository": spec.image_repository, "tag": spec.image_tag}),
         ("Pods to run; with autoscaling, the fewest.", "replicas", spec.replicas),
         (
-            ("A HorizontalPodAutoscaler on CPU use, as a share of the CPU request. Scale by pods: each pod\n"
-             "already runs one dockml worker per CPU of its limit."),
+            (
+                "A HorizontalPodAutoscaler on CPU use, as a share of the CPU request. Scale by pods: each pod\n"
+                "already runs one dockml worker per CPU of its limit."
+            ),
             "autoscaling",
             {
                 "enabled": spec.autoscaling,
@@ -29,8 +31,10 @@ def values(spec: K8sSpec) -> list[tuple[str, str, Any]]:
             },
         ),
         (
-            ("dockml starts one worker process per CPU of the limit (rounded up). Requests equal to limits\n"
-             "give the pods the Guaranteed QoS class. /tmp is in memory and counts towards the memory limit."),
+            (
+                "dockml starts one worker process per CPU of the limit (rounded up). Requests equal to limits\n"
+                "give the pods the Guaranteed QoS class. /tmp is in memory and counts towards the memory limit."
+            ),
             "resources",
             {
                 "requests": {"cpu": spec.cpu, "memory": spec.memory},
@@ -41,22 +45,32 @@ def values(spec: K8sSpec) -> list[tuple[str, str, Any]]:
         ("The container's port (DOCKML_PORT); 1024 or more, since the pod has no privileges.", "port", spec.port),
         ("The Service's port.", "service", {"port": SERVICE_PORT}),
         (
-            ("A Secret whose key holds the API key (DOCKML_API_KEY); name \"\": no key. Create it with\n"
-             "kubectl create secret generic NAME --from-literal=api-key=$(openssl rand -hex 32)"),
+            (
+                'A Secret whose key holds the API key (DOCKML_API_KEY); name "": no key. Create it with\n'
+                "kubectl create secret generic NAME --from-literal=api-key=$(openssl rand -hex 32)"
+            ),
             "apiKeySecret",
             {"name": spec.api_key_secret or "", "key": spec.api_key_secret_key},
         ),
         (
-            ("After SIGTERM dockml keeps serving drainSeconds with /health/ready at 503, while the\n"
-             "endpoints drop the pod, then finishes requests in progress; it exits within graceSeconds.\n"
-             f"terminationGracePeriodSeconds is graceSeconds + {KILL_MARGIN_S}."),
+            (
+                "After SIGTERM dockml keeps serving drainSeconds with /health/ready at 503, while the\n"
+                "endpoints drop the pod, then finishes requests in progress; it exits within graceSeconds.\n"
+                f"terminationGracePeriodSeconds is graceSeconds + {KILL_MARGIN_S}."
+            ),
             "shutdown",
             {"drainSeconds": spec.drain_s, "graceSeconds": spec.grace_s},
         ),
-        ("Size of the in-memory /tmp, the only writable path (the root filesystem is read-only).", "tmpSizeLimit", spec.tmp_size),
         (
-            ("A KServe InferenceService (Open Inference Protocol, KServe's Standard mode) instead of the\n"
-             "Deployment, Service, HorizontalPodAutoscaler and PodDisruptionBudget."),
+            "Size of the in-memory /tmp, the only writable path (the root filesystem is read-only).",
+            "tmpSizeLimit",
+            spec.tmp_size,
+        ),
+        (
+            (
+                "A KServe InferenceService (Open Inference Protocol, KServe's Standard mode) instead of the\n"
+                "Deployment, Service, HorizontalPodAutoscaler and PodDisruptionBudget."
+            ),
             "kserve",
             {"enabled": spec.kserve},
         ),
@@ -64,7 +78,9 @@ def values(spec: K8sSpec) -> list[tuple[str, str, Any]]:
 
 
 def _values_yaml(spec: K8sSpec) -> str:
-    parts = [f"# Values for the {spec.name} chart, written by `dockml k8s --helm`; docs/kubernetes.md in dockml says what each does.\n"]
+    parts = [
+        f"# Values for the {spec.name} chart, written by `dockml k8s --helm`; docs/kubernetes.md in dockml says what each does.\n"
+    ]
     for comment, key, value in values(spec):
         parts.append("\n" + "".join(f"# {line}\n" for line in comment.splitlines()) + dump({key: value}))
     return "".join(parts)
@@ -351,4 +367,3 @@ def render_chart(spec: K8sSpec) -> dict[str, str]:
         "templates/inferenceservice.yaml": _INFERENCE_SERVICE,
         "templates/NOTES.txt": _NOTES,
     }
-

@@ -19,8 +19,20 @@ _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
 _SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]{1,253}")
 _QUANTITY = re.compile(r"(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?")
 _FACTORS = {
-    "": 1, "m": Decimal("0.001"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
-    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+    "": 1,
+    "m": Decimal("0.001"),
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+    "E": 10**18,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
 }
 
 
@@ -149,9 +161,13 @@ def k8s_spec(
         secret, _, given_key = api_key_secret.partition(":")
         key = given_key or key
         if not _DNS_SUBDOMAIN.fullmatch(secret) or len(secret) > 253:
-            raise ConfigError(f"--api-key-secret {api_key_secret!r}: name a Secret (lowercase DNS name), as NAME or NAME:KEY")
+            raise ConfigError(
+                f"--api-key-secret {api_key_secret!r}: name a Secret (lowercase DNS name), as NAME or NAME:KEY"
+            )
         if not _SECRET_KEY.fullmatch(key):
-            raise ConfigError(f"--api-key-secret {api_key_secret!r}: the key may hold letters, digits, '-', '_' and '.'")
+            raise ConfigError(
+                f"--api-key-secret {api_key_secret!r}: the key may hold letters, digits, '-', '_' and '.'"
+            )
     if drain_s < 0:
         raise ConfigError(f"--drain-s {drain_s}: give 0 or more seconds")
     if grace_s <= drain_s:
@@ -162,9 +178,23 @@ def k8s_spec(
     if workers is not None and workers < 1:
         raise ConfigError(f"--workers {workers}: give 1 or more, or leave it out for one per CPU of the limit")
     return K8sSpec(
-        name=name, image=image, replicas=replicas, max_replicas=max_replicas, target_cpu_percent=target_cpu_percent,
-        cpu=cpu, cpu_limit=cpu_limit, memory=memory, memory_limit=memory_limit, port=port, api_key_secret=secret,
-        api_key_secret_key=key, drain_s=drain_s, grace_s=grace_s, workers=workers, tmp_size=tmp_size, kserve=kserve,
+        name=name,
+        image=image,
+        replicas=replicas,
+        max_replicas=max_replicas,
+        target_cpu_percent=target_cpu_percent,
+        cpu=cpu,
+        cpu_limit=cpu_limit,
+        memory=memory,
+        memory_limit=memory_limit,
+        port=port,
+        api_key_secret=secret,
+        api_key_secret_key=key,
+        drain_s=drain_s,
+        grace_s=grace_s,
+        workers=workers,
+        tmp_size=tmp_size,
+        kserve=kserve,
     )
 
 
@@ -173,4 +203,6 @@ def _check_quantity(option: str, text: str) -> None:
         if quantity(text) <= 0:
             raise ValueError(text)
     except ValueError:
-        raise ConfigError(f"{option} {text!r}: give a positive Kubernetes quantity, e.g. 500m or 2 for CPU, 512Mi for memory") from None
+        raise ConfigError(
+            f"{option} {text!r}: give a positive Kubernetes quantity, e.g. 500m or 2 for CPU, 512Mi for memory"
+        ) from None

@@ -1,10 +1,10 @@
 """Loading and running models: one module per file format / runtime.
 
-    load_model(spec, runtime="auto")
-      .onnx                       -> ONNX Runtime
-      .skops / .joblib / .pkl     -> scikit-learn, then compiled to ONNX Runtime when the
-                                     compiled model passes the parity check (runtime="auto"),
-                                     else served by scikit-learn with the reason logged
+load_model(spec, runtime="auto")
+  .onnx                       -> ONNX Runtime
+  .skops / .joblib / .pkl     -> scikit-learn, then compiled to ONNX Runtime when the
+                                 compiled model passes the parity check (runtime="auto"),
+                                 else served by scikit-learn with the reason logged
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ def load_model(
         check_sha256(spec)
     if spec.path.suffix.lower() == ".onnx":
         if runtime == "sklearn":
-            raise ConfigError(f"{spec.path} is an ONNX model: it runs only in ONNX Runtime (use --runtime auto or onnx)")
+            raise ConfigError(
+                f"{spec.path} is an ONNX model: it runs only in ONNX Runtime (use --runtime auto or onnx)"
+            )
         return load_onnx(spec, threads=threads)
 
     from dockml.models.compile import cache_path, compile_sklearn, compiled_report, file_sha256, write_atomically
@@ -65,7 +67,9 @@ def load_model(
     if compiled.onnx_bytes is None:
         if runtime == "onnx":
             raise ConfigError(f"{spec.path} cannot be served by ONNX Runtime: {compiled.reason}")
-        log.warning("model %r is served by scikit-learn; its ONNX compilation was not used: %s", spec.name, compiled.reason)
+        log.warning(
+            "model %r is served by scikit-learn; its ONNX compilation was not used: %s", spec.name, compiled.reason
+        )
         original.info["onnx"] = {"compiled": False, "reason": compiled.reason}
         return original
     if cache_dir is not None:

@@ -48,7 +48,12 @@ def signature_metadata(signature: Signature, *, named: bool) -> str:
         {
             "named": named,
             "features": [
-                {"name": f.name, "kind": f.kind, "categories": list(f.categories) if f.categories else None, "example": f.example}
+                {
+                    "name": f.name,
+                    "kind": f.kind,
+                    "categories": list(f.categories) if f.categories else None,
+                    "example": f.example,
+                }
                 for f in signature.features
             ],
             "task": signature.task,
@@ -103,7 +108,10 @@ def compile_sklearn(loaded: LoadedModel, *, threads: int = 1) -> Compiled:
             continue
         if report.passed:
             named = loaded.info.get("feature_names_from") == "model"
-            _set_metadata(model, {SIGNATURE_KEY: signature_metadata(signature, named=named), PARITY_KEY: json.dumps(report.to_dict())})
+            _set_metadata(
+                model,
+                {SIGNATURE_KEY: signature_metadata(signature, named=named), PARITY_KEY: json.dumps(report.to_dict())},
+            )
             return Compiled(model.SerializeToString(), report)
         reasons.append(f"{tensor_type.__name__}: {report.reason}")
     return Compiled(None, None, "; ".join(reasons))

@@ -64,7 +64,8 @@ class OnnxRuntime:
         if self.single_tensor_:
             return {self.input_names_[0]: np.asarray(table, dtype=self.input_types_[0])}
         return {
-            name: table[:, i : i + 1].astype(kind) for i, (name, kind) in enumerate(zip(self.input_names_, self.input_types_))
+            name: table[:, i : i + 1].astype(kind)
+            for i, (name, kind) in enumerate(zip(self.input_names_, self.input_types_))
         }
 
     def predict(self, table: np.ndarray) -> Outputs:
@@ -124,7 +125,9 @@ def _read_inputs(path: Path, session: ort.InferenceSession, meta: Any) -> tuple[
     width = inputs[0].shape[1] if len(inputs[0].shape) == 2 else None
     if not isinstance(width, int):
         if not meta.feature_names:
-            raise ConfigError(f"{path}: input '{inputs[0].name}' has no fixed width; list feature_names in its side file")
+            raise ConfigError(
+                f"{path}: input '{inputs[0].name}' has no fixed width; list feature_names in its side file"
+            )
         width = len(meta.feature_names)
     names = positional_names(width, meta)
     return names, {name: _KINDS[inputs[0].type] for name in names}

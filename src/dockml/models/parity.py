@@ -77,8 +77,13 @@ def compare(reference: Runtime, candidate: Runtime, table: np.ndarray, task: str
         max_rel = float((difference / np.maximum(np.abs(want), 1e-12)).max(initial=0.0))
         within = bool(np.all(difference <= ABSOLUTE_TOLERANCE + RELATIVE_TOLERANCE * np.abs(want)))
     passed = mismatches == 0 and within
-    reason = "" if passed else (
-        f"{mismatches} of {rows} labels differ" if mismatches else
-        f"values differ by up to {max_rel:.2e} (relative), over the {RELATIVE_TOLERANCE:.0e} tolerance"
+    reason = (
+        ""
+        if passed
+        else (
+            f"{mismatches} of {rows} labels differ"
+            if mismatches
+            else f"values differ by up to {max_rel:.2e} (relative), over the {RELATIVE_TOLERANCE:.0e} tolerance"
+        )
     )
     return ParityReport(passed, rows, mismatches, max_abs, max_rel, reason)

@@ -25,9 +25,7 @@ def _require_sklearn() -> Any:
     try:
         import sklearn
     except ImportError:
-        raise MissingDependency(
-            "scikit-learn models need scikit-learn: pip install 'dockml[sklearn]'"
-        ) from None
+        raise MissingDependency("scikit-learn models need scikit-learn: pip install 'dockml[sklearn]'") from None
     return sklearn
 
 
@@ -199,7 +197,10 @@ def load_sklearn(spec: ModelSpec, *, trust_pickle: bool) -> LoadedModel:
         log.warning(
             "%s was saved with scikit-learn %s but %s is installed; predictions may differ or fail. "
             "Install scikit-learn==%s to match.",
-            path, saved_with, sklearn.__version__, saved_with,
+            path,
+            saved_with,
+            sklearn.__version__,
+            saved_with,
         )
     if not hasattr(estimator, "predict"):
         raise ConfigError(f"{path} holds a {type(estimator).__name__}, not a fitted model with predict()")
