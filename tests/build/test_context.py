@@ -5,7 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
+import dockml
 import trained
 
 
@@ -19,6 +21,10 @@ def build_context(tmp_path, *args: str):
     )
     assert result.returncode == 0, result.stderr
     return folder, result.stdout
+
+
+def python_files(package: Path) -> set[str]:
+    return {str(path.relative_to(package)) for path in package.rglob("*.py")}
 
 
 def test_demo_context_ships_compiled_models_without_scikit_learn(tmp_path, demo_models):
@@ -37,7 +43,9 @@ def test_demo_context_ships_compiled_models_without_scikit_learn(tmp_path, demo_
     assert all("==" in line for line in requirements.splitlines())
     config = tomllib.loads((folder / "dockml.toml").read_text())
     assert config["models"]["iris"]["path"] == "models/iris.onnx"
-    assert (folder / "lib" / "dockml" / "cli.py").is_file()
+    # The image runs dockml from this copy: every module of the installed package, the cli package included.
+    assert (folder / "lib" / "dockml" / "cli" / "__init__.py").is_file()
+    assert python_files(folder / "lib" / "dockml") == python_files(Path(dockml.__file__).parent)
     assert not list(folder.rglob("__pycache__"))
     assert not (folder / "ca.crt").exists()
 
