@@ -3,6 +3,8 @@ in process and against a real server, and every error in the protocol's {"error"
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from v2_spec import binary_request, read_response
 SETOSA = [5.1, 3.5, 1.4, 0.2]
 VIRGINICA = [6.7, 3.0, 5.2, 2.3]
 IRIS = ["s_length", "s_width", "p_length", "p_width"]
+TRITON_CLIENT = Path(__file__).with_name("triton_client.py")
 
 
 @pytest.fixture(scope="module")
@@ -381,32 +384,20 @@ def test_real_server_json_and_binary(server_factory, demo_models):
         assert http.post("/v2/models/iris/infer", json={"inputs": [combined([SETOSA])]}).status_code == 200
 
 
-def test_real_server_with_tritonclient(server_factory, demo_models):
+def test_real_server_with_tritonclient(server_factory, demo_models, triton_python):
     """Triton's own HTTP client, which sends binary tensors and asks for binary outputs by default."""
-    httpclient = pytest.importorskip("tritonclient.http")
     server = server_factory([f"iris={demo_models['iris']}", "--workers", "1"])
-    client = httpclient.InferenceServerClient(server.url.removeprefix("http://"))
-    try:
-        assert client.is_server_live() and client.is_server_ready() and client.is_model_ready("iris")
-        assert "binary_tensor_data" in client.get_server_metadata()["extensions"]
-        rows = np.array([SETOSA, VIRGINICA], dtype=np.float32)
-        tensor = httpclient.InferInput("input", list(rows.shape), "FP32")
-        tensor.set_data_from_numpy(rows)
-        result = client.infer("iris", [tensor])
-        assert result.as_numpy("label").tolist() == [b"setosa", b"virginica"]
-        assert result.as_numpy("probabilities").shape == (2, 3)
-        tensor.set_data_from_numpy(rows, binary_data=False)
-        result = client.infer(
-            "iris", [tensor], outputs=[httpclient.InferRequestedOutput("label", binary_data=False)], model_version="1"
-        )
-        assert result.get_response()["outputs"][0]["data"] == ["setosa", "virginica"]
-        wrong = httpclient.InferInput("input", [2, 3], "FP32")
-        wrong.set_data_from_numpy(rows[:, :3].copy())
-        with pytest.raises(Exception, match="expected \\[rows, 4\\]") as error:
-            client.infer("iris", [wrong])
-        assert error.value.status() == "400"
-    finally:
-        client.close()
+    argv = [str(triton_python), str(TRITON_CLIENT), server.url.removeprefix("http://")]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout)
+    assert seen["live"] and seen["ready"] and seen["model_ready"]
+    assert "binary_tensor_data" in seen["extensions"]
+    assert seen["binary_labels"] == ["setosa", "virginica"]
+    assert seen["binary_probabilities_shape"] == [2, 3]
+    assert seen["json_outputs"][0]["data"] == ["setosa", "virginica"]
+    assert seen["wrong_shape"]["status"] == "400"
+    assert "expected [rows, 4]" in seen["wrong_shape"]["message"]
 
 
 def test_guard_errors_take_the_protocol_form(demo_models):
