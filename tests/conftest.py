@@ -1,4 +1,5 @@
-"""Shared fixtures: the demo models (trained once per run), small test models, real servers."""
+"""Shared fixtures: the demo models (trained once per run), small test models, real servers;
+and the record of which test files the session collected (tests/test_collection.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,28 @@ import pytest
 from starlette.testclient import TestClient
 
 from servers import RunningServer, make_client, start_server
+
+COLLECTED_FILES = pytest.StashKey[set[Path]]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # tryfirst: before -m, -k or --deselect take any item away.
+    config.stash[COLLECTED_FILES] = {item.path.resolve() for item in items}
+
+
+@pytest.fixture()
+def collected_test_files(request: pytest.FixtureRequest) -> set[Path] | None:
+    """The files this session collected tests from, whatever -m or -k then selected; None when
+    paths, --ignore or --lf narrowed the collection, so it says nothing about the whole suite."""
+    config = request.config
+    narrowed = (
+        config.args_source is not pytest.Config.ArgsSource.TESTPATHS
+        or config.getoption("lf", False)  # absent under -p no:cacheprovider
+        or config.getoption("ignore")
+        or config.getoption("ignore_glob")
+    )
+    return None if narrowed else config.stash[COLLECTED_FILES]
 
 
 @pytest.fixture(scope="session")
