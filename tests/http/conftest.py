@@ -50,10 +50,14 @@ def imports_tritonclient(python: Path) -> bool:
 
 
 @pytest.fixture(scope="session")
-def triton_python(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def triton_python(request: pytest.FixtureRequest) -> Path:
     """The Python of a venv with tritonclient[http], made on first use and then reused."""
-    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
-    folder = cache.mkdir("tritonclient-venv") if cache else tmp_path_factory.mktemp("tritonclient-venv")
+    cache = getattr(request.config, "cache", None)
+    if cache is not None:
+        folder = cache.mkdir("tritonclient-venv")
+    else:  # -p no:cacheprovider: the same place, rather than 30 s and PyPI again on every run
+        folder = request.config.rootpath / ".pytest_cache" / "d" / "tritonclient-venv"
+        folder.mkdir(parents=True, exist_ok=True)
     python = folder / "bin" / "python"
     stamp = folder / "dockml-requirements.txt"
     wanted = "\n".join(TRITON_REQUIREMENTS) + "\n"
