@@ -1,9 +1,23 @@
 """Shared fixtures: the demo models (trained once per run), small test models, real servers;
-and the record of which test files the session collected (tests/test_collection.py)."""
+the markers each test gets from the fixtures it uses; and the record of which test files the
+session collected (tests/test_collection.py).
+
+Markers, from a test's fixtures (those it uses, directly or through other fixtures), so that no
+test has to be marked by hand:
+
+- server: a fixture named server, servers, *_server or server_factory starts `dockml serve` as a
+  real process on 127.0.0.1 (name any new such fixture that way);
+- docker: docker_engine, which every test in tests/docker needs, builds images and runs containers;
+- browser: browser, Chromium driven by Playwright (tests/playground).
+
+`slow` is the one set by hand, on a test that takes long even without them. scripts/check runs
+what none of them marks.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,12 +28,27 @@ from starlette.testclient import TestClient
 from servers import RunningServer, make_client, start_server
 
 COLLECTED_FILES = pytest.StashKey[set[Path]]()
+SERVER_FIXTURE = re.compile(r"(^|_)servers?(_|$)")
+
+
+def markers_from_fixtures(fixturenames: list[str]) -> list[str]:
+    found = []
+    if any(SERVER_FIXTURE.search(name) for name in fixturenames):
+        found.append("server")
+    if "docker_engine" in fixturenames:
+        found.append("docker")
+    if "browser" in fixturenames:
+        found.append("browser")
+    return found
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # tryfirst: before -m, -k or --deselect take any item away.
+    # tryfirst: before -m, -k or --deselect look at the markers or take any item away.
     config.stash[COLLECTED_FILES] = {item.path.resolve() for item in items}
+    for item in items:
+        for marker in markers_from_fixtures(getattr(item, "fixturenames", [])):
+            item.add_marker(marker)
 
 
 @pytest.fixture()

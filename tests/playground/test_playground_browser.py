@@ -15,7 +15,6 @@ import pytest
 import trained
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.slow
 
 IRIS_ROWS = "s_length,s_width,p_length,p_width\n5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n5.9,3.0,4.2,1.5\n"
 IRIS_CLASSES = ["setosa", "virginica", "versicolor"]
