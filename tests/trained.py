@@ -37,8 +37,9 @@ def pipeline_frame(rows: int = 300) -> tuple[pd.DataFrame, np.ndarray]:
     return frame, target
 
 
-def categorical_pipeline_skops(folder: Path) -> Path:
-    """Scaling and one-hot encoding in a ColumnTransformer, then logistic regression (labels yes/no)."""
+def categorical_pipeline_skops(folder: Path, *, handle_unknown: str = "error") -> Path:
+    """Scaling and one-hot encoding in a ColumnTransformer, then logistic regression (labels yes/no).
+    The encoder refuses unknown cities by default, as scikit-learn's OneHotEncoder does."""
     import skops.io as sio
     from sklearn.compose import ColumnTransformer
     from sklearn.linear_model import LogisticRegression
@@ -53,7 +54,7 @@ def categorical_pipeline_skops(folder: Path) -> Path:
                 ColumnTransformer(
                     [
                         ("numbers", StandardScaler(), ["age", "income"]),
-                        ("city", OneHotEncoder(handle_unknown="ignore"), ["city"]),
+                        ("city", OneHotEncoder(handle_unknown=handle_unknown), ["city"]),
                     ]
                 ),
             ),

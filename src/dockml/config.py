@@ -39,9 +39,10 @@ class InputMeta:
     """What a side file says about one input feature."""
 
     description: str = ""
-    type: str | None = None  # "number", "integer" or "string"
+    type: str | None = None  # "number", "integer", "string" or "boolean"
     example: Any = None
     categories: tuple[Any, ...] | None = None
+    allows_missing: bool | None = None  # None: as the model says (ONNX files say nothing: False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,10 @@ class ModelMeta:
     feature_names: tuple[str, ...] | None = None
     inputs: Mapping[str, InputMeta] = field(default_factory=dict)
     class_names: tuple[str, ...] | None = None
+    target_names: tuple[str, ...] | None = None
     examples: tuple[Mapping[str, Any], ...] = ()
+    sample: Path | None = None
+    """A CSV of typical rows (with a header) for the parity check of a compiled model."""
     image: ImageSpec | None = None
     trusted_types: tuple[str, ...] = ()
     batch_max_rows: int | None = None
@@ -190,7 +194,9 @@ def parse_model_meta(table: Mapping[str, Any], origin: str) -> ModelMeta:
         "feature_names",
         "inputs",
         "class_names",
+        "target_names",
         "examples",
+        "sample",
         "image",
         "trusted_types",
         "batching",
@@ -209,11 +215,14 @@ def parse_model_meta(table: Mapping[str, Any], origin: str) -> ModelMeta:
                 type=spec.get("type"),
                 example=spec.get("example"),
                 categories=tuple(categories) if categories is not None else None,
+                allows_missing=spec.get("allows_missing"),
             )
         except TypeError as error:
             raise ConfigError(f"{origin}: inputs.{name}: {error}") from None
-        if inputs[name].type not in (None, "number", "integer", "string"):
-            raise ConfigError(f"{origin}: inputs.{name}.type must be number, integer or string")
+        if inputs[name].type not in (None, "number", "integer", "string", "boolean"):
+            raise ConfigError(f"{origin}: inputs.{name}.type must be number, integer, string or boolean")
+        if inputs[name].allows_missing not in (None, True, False):
+            raise ConfigError(f"{origin}: inputs.{name}.allows_missing must be true or false")
     image = None
     if "image" in table:
         try:
@@ -226,6 +235,7 @@ def parse_model_meta(table: Mapping[str, Any], origin: str) -> ModelMeta:
         if image.invert not in ("auto", "true", "false"):
             raise ConfigError(f"{origin}: image.invert must be auto, true or false")
     class_names = table.get("class_names")
+    target_names = table.get("target_names")
     feature_names = table.get("feature_names")
     batching = dict(table.get("batching", {}))
     unknown_batching = set(batching) - {"max_rows", "max_delay_ms"}
@@ -236,6 +246,8 @@ def parse_model_meta(table: Mapping[str, Any], origin: str) -> ModelMeta:
         feature_names=tuple(map(str, feature_names)) if feature_names is not None else None,
         inputs=inputs,
         class_names=tuple(map(str, class_names)) if class_names is not None else None,
+        target_names=tuple(map(str, target_names)) if target_names is not None else None,
+        sample=Path(str(table["sample"])) if "sample" in table else None,
         examples=tuple(table.get("examples", ())),
         image=image,
         trusted_types=tuple(table.get("trusted_types", ())),
@@ -268,10 +280,13 @@ def model_spec(argument: str, config_models: Mapping[str, Any] | None = None) ->
     if side.is_file():
         section = {**read_toml(side), **section}
     sha256 = section.get("sha256")
+    meta = parse_model_meta(section, str(side) if side.is_file() else name)
+    if meta.sample is not None and not meta.sample.is_absolute():
+        meta = replace(meta, sample=path.parent / meta.sample)  # beside the model, as the side file is
     return ModelSpec(
         name=name,
         path=path,
-        meta=parse_model_meta(section, str(side) if side.is_file() else name),
+        meta=meta,
         sha256=str(sha256).lower() if sha256 else None,
     )
 

@@ -196,7 +196,7 @@ def score_file(
     """Score ``source`` (CSV, Parquet, or "-" for CSV on stdin) into ``target`` (likewise, "-" for stdout)."""
     if chunk_rows < 1:
         raise InvalidInput("chunk_rows must be at least 1")
-    if proba and service.loaded.info.get("probabilities") is False:
+    if proba and not service.signature.probabilities:
         raise InvalidInput(f"model '{service.name}' does not give class probabilities")
     started = time.perf_counter()
     rows = 0

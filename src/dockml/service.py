@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
 from dockml import metrics
 from dockml.batching import Batcher, BatchingPolicy
 from dockml.codecs.predictions import PredictionEncoder
 from dockml.config import ModelSpec, Settings, available_cores, cache_home
-from dockml.errors import ModelNotFound, PredictionFailed
+from dockml.errors import ConfigError, DockmlError, ModelNotFound, PredictionFailed
 from dockml.models import LoadedModel, Outputs, load_model
 from dockml.signature import Signature
 
@@ -81,7 +82,13 @@ class ModelService:
         """One prediction on the example record, so the first client does not pay for lazy set-up."""
         from dockml.codecs.records import decode_records
 
-        self._run(decode_records([self.signature.example_record()], self.signature))
+        try:
+            table = decode_records([self.signature.example_record()], self.signature)
+        except DockmlError as error:
+            raise ConfigError(
+                f"its example row is not valid: {error.detail}; fix the examples in its side file"
+            ) from None
+        self.encoder.labels(self.loaded.runtime.predict(table))
         self.warmed = True
 
     def describe(self, prefix: str) -> dict[str, Any]:
@@ -133,28 +140,40 @@ class Registry:
         self.warmed = True
 
 
+def _load_service(spec: ModelSpec, settings: Settings, threads: int) -> ModelService:
+    started = time.perf_counter()
+    loaded = load_model(
+        spec,
+        trust_pickle=settings.trust_pickle,
+        runtime=settings.runtime,
+        cache_dir=cache_home() / "compiled",
+        threads=threads,
+    )
+    policy = BatchingPolicy(
+        max_rows=spec.meta.batch_max_rows if spec.meta.batch_max_rows is not None else settings.batch_max_rows,
+        max_delay_ms=(
+            spec.meta.batch_max_delay_ms if spec.meta.batch_max_delay_ms is not None else settings.batch_max_delay_ms
+        ),
+    )
+    return ModelService(spec=spec, loaded=loaded, load_seconds=time.perf_counter() - started, policy=policy)
+
+
 def load_registry(settings: Settings) -> Registry:
     """Load every model of ``settings``, with ONNX Runtime threads shared out among the workers."""
     threads = max(1, available_cores() // max(1, settings.workers))
     services = []
     for spec in settings.models:
-        started = time.perf_counter()
-        loaded = load_model(
-            spec,
-            trust_pickle=settings.trust_pickle,
-            runtime=settings.runtime,
-            cache_dir=cache_home() / "compiled",
-            threads=threads,
-        )
-        policy = BatchingPolicy(
-            max_rows=spec.meta.batch_max_rows if spec.meta.batch_max_rows is not None else settings.batch_max_rows,
-            max_delay_ms=(
-                spec.meta.batch_max_delay_ms
-                if spec.meta.batch_max_delay_ms is not None
-                else settings.batch_max_delay_ms
-            ),
-        )
-        services.append(
-            ModelService(spec=spec, loaded=loaded, load_seconds=time.perf_counter() - started, policy=policy)
-        )
+        try:
+            service = _load_service(spec, settings, threads)
+            service.warm_up()
+        except ConfigError as error:
+            raise type(error)(f"cannot serve model '{spec.name}': {error.detail}") from error
+        except Exception as error:  # whatever the model's library raises: one line, the traceback at debug
+            log.debug("loading model %r from %s failed", spec.name, spec.path, exc_info=True)
+            cause = (str(error).splitlines() or [""])[0][:300]
+            raise ConfigError(
+                f"cannot serve model '{spec.name}' ({spec.path}): {type(error).__name__}: {cause}. Check that it "
+                "was saved with the library versions installed here; --log-level debug shows the traceback"
+            ) from None
+        services.append(service)
     return Registry(services)

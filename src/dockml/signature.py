@@ -5,15 +5,19 @@ The signature drives validation, the OpenAPI document, its examples and the erro
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
+
+import numpy as np
 
 from dockml.config import ImageSpec, ModelMeta
 from dockml.errors import ConfigError
 
-FeatureKind = Literal["number", "integer", "string"]
-Task = Literal["classification", "regression"]
+FeatureKind = Literal["number", "integer", "string", "boolean"]
+Task = Literal["classification", "regression", "clustering", "outlier_detection"]
+LABELLED_TASKS = ("classification", "clustering", "outlier_detection")
+"""Tasks whose predictions are labels (classes, cluster ids, inlier 1 / outlier -1), not values."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +27,10 @@ class Feature:
     description: str = ""
     example: Any = None
     categories: tuple[Any, ...] | None = None
+    allows_missing: bool = False
+    """The model answers when this value is missing (null, an empty cell, NaN)."""
+    allows_unknown: bool = False
+    """The model answers for a value outside ``categories`` (its encoder tolerates unknowns)."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "type": self.kind}
@@ -30,6 +38,8 @@ class Feature:
             out["description"] = self.description
         if self.categories is not None:
             out["categories"] = list(self.categories)
+            out["allows_unknown"] = self.allows_unknown
+        out["allows_missing"] = self.allows_missing
         out["example"] = self.example
         return out
 
@@ -43,6 +53,12 @@ class Signature:
     image: ImageSpec | None = None
     raw_classes: tuple[Any, ...] = ()
     """Class labels as the model outputs them, in the order of its probability columns."""
+    targets: tuple[str, ...] = ()
+    """The names of a multi-output model's targets (one value each per row); empty for one output."""
+    target_classes: tuple[tuple[Any, ...], ...] = ()
+    """A multi-output classifier's classes, per target."""
+    probabilities: bool = False
+    """The model gives class probabilities (its estimator has ``predict_proba``)."""
 
     # Cached: the request path asks for these on every call.
     @cached_property
@@ -59,7 +75,21 @@ class Signature:
 
     @cached_property
     def all_numeric(self) -> bool:
-        return all(f.kind != "string" for f in self.features)
+        return all(f.kind in ("number", "integer") for f in self.features)
+
+    @cached_property
+    def nullable_columns(self) -> np.ndarray | None:
+        """A row mask of the features that allow a missing value, or None when none does."""
+        mask = np.array([f.allows_missing for f in self.features])
+        return mask if mask.any() else None
+
+    @cached_property
+    def multi_output(self) -> bool:
+        return bool(self.targets)
+
+    @property
+    def labelled(self) -> bool:
+        return self.task in LABELLED_TASKS
 
     def expected(self) -> str:
         return ", ".join(self.names)
@@ -72,8 +102,14 @@ class Signature:
             "inputs": [f.to_dict() for f in self.features],
             "output": {"task": self.task},
         }
-        if self.task == "classification":
-            out["output"]["classes"] = list(self.classes)
+        output = out["output"]
+        if self.task == "classification" and not self.multi_output:
+            output["classes"] = list(self.classes)
+        if self.multi_output:
+            output["targets"] = list(self.targets)
+            if self.target_classes:
+                output["classes"] = {t: list(c) for t, c in zip(self.targets, self.target_classes)}
+        output["probabilities"] = self.probabilities
         if self.image is not None:
             out["image"] = {
                 "width": self.image.width,
@@ -89,34 +125,49 @@ class Signature:
 def default_example(kind: FeatureKind, categories: tuple[Any, ...] | None) -> Any:
     if categories:
         return categories[0]
-    return {"number": 0.0, "integer": 0, "string": ""}[kind]
+    return {"number": 0.0, "integer": 0, "string": "", "boolean": False}[kind]
 
 
-def build_signature(
-    *,
-    names: list[str],
-    kinds: dict[str, FeatureKind],
-    categories: dict[str, tuple[Any, ...]],
-    task: Task,
-    raw_classes: list[Any],
-    meta: ModelMeta,
-    typical: dict[str, float] | None = None,
-) -> Signature:
+@dataclass(frozen=True)
+class ModelFacts:
+    """What a runtime read from a model file, before the side file adds to it."""
+
+    names: list[str]
+    task: Task
+    kinds: dict[str, FeatureKind] = field(default_factory=dict)
+    categories: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    raw_classes: list[Any] = field(default_factory=list)
+    typical: dict[str, Any] = field(default_factory=dict)
+    """A value inside the training range per feature, for examples."""
+    allows_missing: frozenset[str] = frozenset()
+    allows_unknown: frozenset[str] = frozenset()
+    targets: int = 0
+    """How many targets a multi-output model predicts per row; 0 for one output."""
+    target_classes: list[list[Any]] = field(default_factory=list)
+    probabilities: bool = False
+
+
+def build_signature(facts: ModelFacts, meta: ModelMeta) -> Signature:
     """Merge what the runtime read from the model file with what the side file declares."""
     features = []
-    for name in names:
+    for name in facts.names:
         declared = meta.inputs.get(name)
-        kind: FeatureKind = declared.type if declared and declared.type else kinds.get(name, "number")  # type: ignore[assignment]
-        cats = declared.categories if declared and declared.categories else categories.get(name)
-        if cats is not None:
-            kind = "string" if all(isinstance(c, str) for c in cats) else kind
+        kind: FeatureKind = declared.type if declared and declared.type else facts.kinds.get(name, "number")  # type: ignore[assignment]
+        cats = declared.categories if declared and declared.categories else facts.categories.get(name)
+        if cats is not None and all(isinstance(c, bool) for c in cats):
+            kind = "boolean"
+        elif cats is not None and all(isinstance(c, str) for c in cats):
+            kind = "string"
         example = declared.example if declared and declared.example is not None else None
         if example is None and meta.examples and name in meta.examples[0]:
             example = meta.examples[0][name]
-        if example is None and kind != "string" and typical and name in typical:
-            example = typical[name]
+        if example is None and name in facts.typical:
+            example = facts.typical[name]
         if example is None:
             example = default_example(kind, cats)
+        allows_missing = name in facts.allows_missing
+        if declared is not None and declared.allows_missing is not None:
+            allows_missing = declared.allows_missing
         features.append(
             Feature(
                 name=name,
@@ -124,20 +175,41 @@ def build_signature(
                 description=declared.description if declared else "",
                 example=example,
                 categories=cats,
+                allows_missing=allows_missing,
+                allows_unknown=cats is not None and name in facts.allows_unknown,
             )
         )
     classes: tuple[Any, ...] = ()
-    plain_classes = tuple(_plain(c) for c in raw_classes)
-    if task == "classification":
+    plain_classes = tuple(_plain(c) for c in facts.raw_classes)
+    if facts.task == "classification" and not facts.targets:
         classes = plain_classes
         if meta.class_names is not None:
-            if len(meta.class_names) != len(raw_classes):
+            if len(meta.class_names) != len(plain_classes):
                 raise ConfigError(
                     f"class_names has {len(meta.class_names)} names but the model has "
-                    f"{len(raw_classes)} classes: {list(classes)}"
+                    f"{len(plain_classes)} classes: {list(classes)}"
                 )
             classes = meta.class_names
-    return Signature(features=tuple(features), task=task, classes=classes, image=meta.image, raw_classes=plain_classes)
+    return Signature(
+        features=tuple(features),
+        task=facts.task,
+        classes=classes,
+        image=meta.image,
+        raw_classes=plain_classes,
+        targets=target_names(facts.targets, meta),
+        target_classes=tuple(tuple(_plain(c) for c in target) for target in facts.target_classes),
+        probabilities=facts.probabilities,
+    )
+
+
+def target_names(count: int, meta: ModelMeta) -> tuple[str, ...]:
+    """A multi-output model's target names: the side file's, else "0".."count-1" (pandas' default labels)."""
+    if meta.target_names is not None:
+        if len(meta.target_names) != count:
+            what = f"{count} targets" if count else "one output"
+            raise ConfigError(f"target_names has {len(meta.target_names)} names but the model predicts {what}")
+        return tuple(meta.target_names)
+    return tuple(str(i) for i in range(count))
 
 
 def _plain(value: Any) -> Any:
@@ -152,3 +224,62 @@ def positional_names(count: int, meta: ModelMeta) -> list[str]:
             raise ConfigError(f"feature_names has {len(meta.feature_names)} names but the model takes {count} inputs")
         return list(meta.feature_names)
     return [f"x{i}" for i in range(count)]
+
+
+def facts_of(signature: Signature) -> ModelFacts:
+    """The facts a signature was built from, with the side file's additions kept: what a compiled
+    model stores, so that serving it needs neither the original model nor its library."""
+    features = signature.features
+    return ModelFacts(
+        names=list(signature.names),
+        task=signature.task,
+        kinds={f.name: f.kind for f in features},
+        categories={f.name: f.categories for f in features if f.categories is not None},
+        raw_classes=list(signature.raw_classes),
+        typical={f.name: f.example for f in features},
+        allows_missing=frozenset(f.name for f in features if f.allows_missing),
+        allows_unknown=frozenset(f.name for f in features if f.allows_unknown),
+        targets=len(signature.targets),
+        target_classes=[list(c) for c in signature.target_classes],
+        probabilities=signature.probabilities,
+    )
+
+
+def facts_to_dict(facts: ModelFacts) -> dict[str, Any]:
+    return {
+        "features": [
+            {
+                "name": name,
+                "kind": facts.kinds.get(name, "number"),
+                "categories": list(facts.categories[name]) if name in facts.categories else None,
+                "example": facts.typical.get(name),
+                "allows_missing": name in facts.allows_missing,
+                "allows_unknown": name in facts.allows_unknown,
+            }
+            for name in facts.names
+        ],
+        "task": facts.task,
+        "raw_classes": facts.raw_classes,
+        "targets": facts.targets,
+        "target_classes": facts.target_classes,
+        "probabilities": facts.probabilities,
+    }
+
+
+def facts_from_dict(stored: dict[str, Any], names: list[str] | None = None) -> ModelFacts:
+    """The inverse of facts_to_dict; ``names`` renames the features in order."""
+    features = stored["features"]
+    names = names or [f["name"] for f in features]
+    return ModelFacts(
+        names=names,
+        task=stored["task"],
+        kinds={name: f["kind"] for name, f in zip(names, features)},
+        categories={name: tuple(f["categories"]) for name, f in zip(names, features) if f["categories"] is not None},
+        raw_classes=list(stored["raw_classes"]),
+        typical={name: f["example"] for name, f in zip(names, features) if f["example"] is not None},
+        allows_missing=frozenset(name for name, f in zip(names, features) if f.get("allows_missing")),
+        allows_unknown=frozenset(name for name, f in zip(names, features) if f.get("allows_unknown")),
+        targets=int(stored.get("targets", 0)),
+        target_classes=[list(c) for c in stored.get("target_classes", [])],
+        probabilities=bool(stored.get("probabilities", stored["task"] == "classification")),
+    )

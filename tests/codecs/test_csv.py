@@ -80,7 +80,9 @@ def test_non_numeric_cell_names_line_and_feature() -> None:
 
 
 def test_empty_cell_is_named() -> None:
-    assert str(invalid(b"5.1,,1.4,0.2\n")) == "line 1: feature 's_width': expected a number, got an empty value"
+    assert str(invalid(b"5.1,,1.4,0.2\n")) == (
+        "line 1: feature 's_width' is missing; this model cannot take a missing value for 's_width': send a value"
+    )
 
 
 def test_short_line_is_refused() -> None:

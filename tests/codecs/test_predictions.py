@@ -7,21 +7,15 @@ import numpy as np
 from dockml.codecs.predictions import PredictionEncoder
 from dockml.config import ModelMeta
 from dockml.models import Outputs
-from dockml.signature import Signature, build_signature
+from dockml.signature import ModelFacts, Signature, build_signature
 
 IRIS_NAMES = ["s_length", "s_width", "p_length", "p_width"]
 PROBABILITIES = np.array([[0.9, 0.1, 0.0], [0.0, 0.2, 0.8]])
 
 
 def classifier(raw_classes: list[object], class_names: tuple[str, ...] | None = None) -> PredictionEncoder:
-    signature = build_signature(
-        names=IRIS_NAMES,
-        kinds={},
-        categories={},
-        task="classification",
-        raw_classes=raw_classes,
-        meta=ModelMeta(class_names=class_names),
-    )
+    facts = ModelFacts(names=IRIS_NAMES, task="classification", raw_classes=raw_classes, probabilities=True)
+    signature = build_signature(facts, ModelMeta(class_names=class_names))
     return PredictionEncoder(signature)
 
 

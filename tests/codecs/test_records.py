@@ -94,14 +94,24 @@ def test_row_with_the_wrong_count_is_refused() -> None:
     assert str(error) == "row 1: expected 4 values (s_length, s_width, p_length, p_width), got 3"
 
 
-@pytest.mark.parametrize("value", [True, "5.1", None, [5.1], {"cm": 5.1}])
+@pytest.mark.parametrize("value", [True, "5.1", [5.1], {"cm": 5.1}])
 def test_number_feature_refuses_other_json_types(value: Any) -> None:
     error = invalid({**RECORDS[0], "s_width": value})
 
     assert (error.errors[0].field, str(error)) == ("s_width", f"feature 's_width': expected a number, got {value!r}")
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+@pytest.mark.parametrize("value", [None, float("nan")])
+def test_missing_value_is_refused_by_a_model_that_cannot_take_one(value: Any) -> None:
+    error = invalid({**RECORDS[0], "s_width": value})
+
+    assert (error.errors[0].field, str(error)) == (
+        "s_width",
+        "feature 's_width' is missing; this model cannot take a missing value for 's_width': send a value",
+    )
+
+
+@pytest.mark.parametrize("value", [float("inf"), -float("inf")])
 def test_number_feature_refuses_non_finite_numbers(value: float) -> None:
     error = invalid({**RECORDS[0], "p_length": value})
 
@@ -111,7 +121,9 @@ def test_number_feature_refuses_non_finite_numbers(value: float) -> None:
 def test_bad_value_in_a_list_names_row_and_feature() -> None:
     error = invalid({"instances": [ROWS[0], [6.7, None, 5.2, 2.3]]})
 
-    assert str(error) == "row 1, feature 's_width': expected a number, got None"
+    assert str(error) == (
+        "row 1, feature 's_width' is missing; this model cannot take a missing value for 's_width': send a value"
+    )
 
 
 def test_every_bad_value_is_reported() -> None:

@@ -118,7 +118,11 @@ def test_models_lists_every_model_with_its_signature(demo_client):
     assert [m["name"] for m in body["models"]] == ["iris", "digits"]
     iris = body["models"][0]
     assert [i["name"] for i in iris["signature"]["inputs"]] == ["s_length", "s_width", "p_length", "p_width"]
-    assert iris["signature"]["output"] == {"task": "classification", "classes": ["setosa", "versicolor", "virginica"]}
+    assert iris["signature"]["output"] == {
+        "task": "classification",
+        "classes": ["setosa", "versicolor", "virginica"],
+        "probabilities": True,
+    }
     assert iris["endpoints"]["predict"] == "/models/iris/predict"
 
 

@@ -12,16 +12,17 @@ import pytest
 import trained
 from dockml.config import model_spec
 from dockml.models import load_model
-from dockml.models.parity import compare, sample_table
+from dockml.models.parity import CheckRows, compare, sample_table
 from dockml.models.sklearn import load_sklearn
 
 
-def _parity_on(path: Path, table: np.ndarray) -> None:
+def _parity_on(path: Path, table: np.ndarray | CheckRows) -> None:
     spec = model_spec(str(path))
     original = load_sklearn(spec, trust_pickle=True)
     compiled = load_model(spec, trust_pickle=True, runtime="onnx")
     assert compiled.runtime.name == "onnx"
-    report = compare(original.runtime, compiled.runtime, table, original.signature.task)
+    rows = table if isinstance(table, CheckRows) else CheckRows(table)
+    report = compare(original.runtime, compiled.runtime, rows, original.signature)
     assert report.passed, report.reason
     assert report.label_mismatches == 0
 
@@ -36,6 +37,37 @@ def test_digits_forest_compiles_with_identical_labels_on_the_whole_dataset(demo_
     from sklearn.datasets import load_digits
 
     _parity_on(demo_models["digits"], load_digits().data)
+
+
+def test_forest_compiles_with_scikit_learns_missing_value_branches(demo_models):
+    """scikit-learn's forests answer NaN, down the branch each node learned; the compiled graph
+    is given the same branches, so the compiled model takes missing values too."""
+    spec = model_spec(str(demo_models["iris"]))
+    original = load_sklearn(spec, trust_pickle=False)
+    compiled = load_model(spec, runtime="onnx")
+    assert all(f.allows_missing for f in compiled.signature.features)
+    assert compiled.info["onnx"]["parity"]["missing_rows"] > 0
+    table = load_iris_with_gaps()
+    rows = CheckRows(table, missing_rows=len(table))
+    assert compare(original.runtime, compiled.runtime, rows, original.signature).label_mismatches == 0
+
+
+def load_iris_with_gaps() -> np.ndarray:
+    from sklearn.datasets import load_iris
+
+    table = load_iris().data.copy()
+    for column in range(4):
+        table[column::4, column] = np.nan
+    return table
+
+
+def test_compiled_model_that_answers_nan_otherwise_refuses_missing_values(demo_models, monkeypatch):
+    """Without the missing-value branches the graph answers NaN differently: rather than fall back
+    to the slow runtime or answer wrongly, the compiled model refuses missing values and says why."""
+    monkeypatch.setattr("dockml.models.compile.track_missing_values", lambda model, estimator: None)
+    compiled = load_model(model_spec(str(demo_models["iris"])), runtime="onnx")
+    assert not any(f.allows_missing for f in compiled.signature.features)
+    assert "--runtime sklearn" in compiled.info["onnx"]["parity"]["reason"]
 
 
 def test_regression_compiles_within_tolerance(tmp_path):
@@ -87,13 +119,17 @@ def test_parity_report_counts_differing_labels(demo_models):
     from sklearn.datasets import load_iris
     from sklearn.tree import DecisionTreeClassifier
 
-    from dockml.models.sklearn import SklearnRuntime
+    from dockml.models.parity import CheckRows
+    from dockml.models.sklearn import InputAdapter, SklearnRuntime
 
     data = load_iris()
-    honest = SklearnRuntime(DecisionTreeClassifier(random_state=0).fit(data.data, data.target), None, set())
+    array = InputAdapter("array")
+    honest = SklearnRuntime(
+        DecisionTreeClassifier(random_state=0).fit(data.data, data.target), array, probabilities=True
+    )
     shuffled = np.random.default_rng(0).permutation(data.target)
-    liar = SklearnRuntime(DecisionTreeClassifier(random_state=0).fit(data.data, shuffled), None, set())
-    report = compare(honest, liar, data.data, "classification")
+    liar = SklearnRuntime(DecisionTreeClassifier(random_state=0).fit(data.data, shuffled), array, probabilities=True)
+    report = compare(honest, liar, CheckRows(data.data), load_model(model_spec(str(demo_models["iris"]))).signature)
     assert not report.passed
     assert report.label_mismatches > 50
 

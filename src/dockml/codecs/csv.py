@@ -55,8 +55,13 @@ def decode_csv(data: bytes, signature: Signature, *, max_rows: int) -> np.ndarra
 
 
 def column_layout(first_row: list[str], signature: Signature) -> tuple[list[int], int, bool]:
-    """(the column of each feature, the cells per row, whether ``first_row`` is a header)."""
+    """(the column of each feature, the cells per row, whether ``first_row`` is a header).
+
+    A header names features; for a model without names (x0, x1, ...) the column numbers 0, 1, ...
+    are a header too, as pandas writes a frame built from a bare array."""
     header = [cell.strip() for cell in first_row]
+    if header == _positions(signature):
+        return list(range(len(header))), len(header), True
     if any(cell in signature.name_set for cell in header):
         raise_if(check_names(signature, header))
         return [header.index(name) for name in signature.names], len(header), True
@@ -72,6 +77,12 @@ def column_layout(first_row: list[str], signature: Signature) -> tuple[list[int]
             ]
         )
     return list(range(width)), width, False
+
+
+def _positions(signature: Signature) -> list[str] | None:
+    """["0", "1", ...] when the model's inputs are named by position (x0, x1, ...), else None."""
+    count = len(signature.names)
+    return [str(i) for i in range(count)] if signature.names == tuple(f"x{i}" for i in range(count)) else None
 
 
 def parse_cells(rows: list[tuple[int, list[str]]], order: list[int], width: int, signature: Signature) -> np.ndarray:
@@ -102,5 +113,6 @@ def encode_csv(table: np.ndarray, signature: Signature, columns: dict[str, list[
     writer.writerow([*signature.names, *columns])
     outputs = list(columns.values())
     for index, row in enumerate(table.tolist()):
-        writer.writerow([*row, *(column[index] for column in outputs)])
+        cells = ["" if value != value else value for value in row]  # NaN: a missing value, written empty
+        writer.writerow([*cells, *(column[index] for column in outputs)])
     return out.getvalue()

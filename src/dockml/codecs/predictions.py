@@ -1,4 +1,8 @@
-"""Model outputs -> the response's predictions and per-class probabilities."""
+"""Model outputs -> the response's predictions and per-class probabilities.
+
+One entry per input row, always: a value or label, or for a multi-output model a list with one
+per target (in the order of ``signature.targets``).
+"""
 
 from __future__ import annotations
 
@@ -19,19 +23,35 @@ class PredictionEncoder:
         self.identity_ = all(raw == shown for raw, shown in self.label_map_.items())
 
     def labels(self, outputs: Outputs) -> list[Any] | np.ndarray:
-        if self.signature.task == "regression":
-            # Left as numpy, so float32 values serialise at their own precision (0.1, not 0.10000000149).
-            return np.ravel(outputs.labels)
-        values = outputs.labels.tolist()
-        if self.identity_:
+        values = np.asarray(outputs.labels)
+        if self.signature.multi_output:
+            values = np.ascontiguousarray(values.reshape(len(values), -1))  # orjson needs C order
+            # Values stay numpy, so float32 serialises at its own precision (0.1, not 0.10000000149).
+            return values if values.dtype.kind == "f" else values.tolist()
+        values = values.reshape(-1) if values.ndim == 2 and values.shape[1] == 1 else values
+        if values.ndim != 1:
+            raise ValueError(f"the model gave outputs of shape {values.shape} for a single-output signature")
+        if not self.signature.labelled:
             return values
-        return [self.label_map_.get(v, v) for v in values]
+        labels = values.tolist()
+        if self.identity_:
+            return labels
+        return [self.label_map_.get(v, v) for v in labels]
 
     def probabilities(self, outputs: Outputs) -> list[dict[str, Any]] | None:
         if outputs.probabilities is None:
             return None
+        if isinstance(outputs.probabilities, list):  # a multi-output classifier: a matrix per target
+            per_target = [
+                self._rows(np.asarray(matrix), classes)
+                for matrix, classes in zip(outputs.probabilities, self.signature.target_classes)
+            ]
+            return [dict(zip(self.signature.targets, row)) for row in zip(*per_target)]
         matrix = np.asarray(outputs.probabilities)
-        classes = self.signature.classes or tuple(range(matrix.shape[1]))
+        return self._rows(matrix, self.signature.classes or tuple(range(matrix.shape[1])))
+
+    @staticmethod
+    def _rows(matrix: np.ndarray, classes: tuple[Any, ...]) -> list[dict[str, Any]]:
         keys = [str(c) for c in classes]
         return [dict(zip(keys, row)) for row in matrix]
 
@@ -42,10 +62,21 @@ class PredictionEncoder:
         return body
 
     def to_columns(self, outputs: Outputs, *, proba: bool) -> dict[str, list[Any]]:
-        """Output columns for a CSV answer: prediction, then proba_<class> per class."""
-        columns: dict[str, list[Any]] = {"prediction": list(self.labels(outputs))}
+        """Output columns for a CSV answer: prediction (or prediction_<target> per target), then
+        proba_<class> per class (proba_<target>_<class> for a multi-output model)."""
+        labels = self.labels(outputs)
+        columns: dict[str, list[Any]]
+        if self.signature.multi_output:
+            matrix = np.asarray(labels, dtype=object)
+            columns = {f"prediction_{t}": matrix[:, i].tolist() for i, t in enumerate(self.signature.targets)}
+        else:
+            columns = {"prediction": list(labels)}
         probabilities = self.probabilities(outputs) if proba else None
         if probabilities:
-            for key in probabilities[0]:
-                columns[f"proba_{key}"] = [row[key] for row in probabilities]
+            for key, value in probabilities[0].items():
+                if isinstance(value, dict):
+                    for inner in value:
+                        columns[f"proba_{key}_{inner}"] = [row[key][inner] for row in probabilities]
+                else:
+                    columns[f"proba_{key}"] = [row[key] for row in probabilities]
         return columns

@@ -15,7 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from dockml.codecs.values import check_json_value, check_names, parse_text, raise_if, table_dtype
+from dockml.codecs.values import (
+    check_json_value,
+    check_names,
+    numbers_fit,
+    parse_text,
+    raise_if,
+    table_dtype,
+    with_missing_as_nan,
+)
 from dockml.errors import FieldError, InvalidInput
 from dockml.signature import Signature
 
@@ -104,7 +112,7 @@ def _typed_table(rows: list[list[Any]], signature: Signature, many: bool) -> np.
             table = np.array(rows, dtype=np.float64)
         except OverflowError:  # an integer beyond float64: the slow path names it
             table = None
-        if table is not None and np.isfinite(table).all() and _whole(table, signature):
+        if table is not None and numbers_fit(table, signature):
             return table
     # The slow path: find every bad value and say which it is.
     for index, row in enumerate(rows):
@@ -114,12 +122,7 @@ def _typed_table(rows: list[list[Any]], signature: Signature, many: bool) -> np.
             if message:
                 errors.append(FieldError(feature.name, message))
     raise_if(errors)
-    return np.array(rows, dtype=table_dtype(signature))
-
-
-def _whole(table: np.ndarray, signature: Signature) -> bool:
-    integers = signature.integer_columns
-    return not integers or bool(np.all(table[:, integers] == np.round(table[:, integers])))
+    return with_missing_as_nan(np.array(rows, dtype=table_dtype(signature)))
 
 
 def _split(columns: Any, data: Any, signature: Signature) -> np.ndarray:
@@ -145,6 +148,7 @@ def decode_query(params: list[tuple[str, str]], signature: Signature) -> np.ndar
         if key in given:
             errors.append(FieldError(key, f"feature '{key}' is given twice"))
         given[key] = value
+    # A parameter left out stays an error, so a typo cannot pass as a missing value: `p_width=` sends one.
     errors += check_names(signature, given)
     raise_if(errors)
     row = []

@@ -22,13 +22,14 @@ import numpy as np
 from dockml.codecs.predictions import PredictionEncoder
 from dockml.codecs.records import decode_rows
 from dockml.codecs.tensors import NUMERIC_TYPES, Tensor
+from dockml.codecs.values import numbers_fit
 from dockml.errors import FieldError, InvalidInput
 from dockml.models.base import Outputs
 from dockml.signature import Signature
 
 COMBINED = "input"
 LABEL, PROBABILITIES, VALUE = "label", "probabilities", "value"
-_FEATURE_TYPES = {"number": "FP64", "integer": "INT64", "string": "BYTES"}
+_FEATURE_TYPES = {"number": "FP64", "integer": "INT64", "string": "BYTES", "boolean": "BOOL"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,16 +64,17 @@ class TensorLayout:
         self.signature = signature
         self.encoder = encoder
         self.combined_ = signature.all_numeric and COMBINED not in signature.name_set
-        if signature.task == "classification":
-            label_values = list(signature.classes) or list(encoder.labels(sample))
-            outputs = [TensorSpec(LABEL, _value_datatype(label_values), (-1,))]
-            if sample.probabilities is not None:
+        per_row = (-1, len(signature.targets)) if signature.multi_output else (-1,)
+        if signature.labelled:
+            label_values = list(signature.classes) or np.asarray(encoder.labels(sample), dtype=object).ravel().tolist()
+            outputs = [TensorSpec(LABEL, _value_datatype(label_values), per_row)]
+            if sample.probabilities is not None and not signature.multi_output:
                 width = np.asarray(sample.probabilities).shape[1]
                 outputs.append(
                     TensorSpec(PROBABILITIES, _float_datatype(np.asarray(sample.probabilities)), (-1, width))
                 )
         else:
-            outputs = [TensorSpec(VALUE, _float_datatype(np.asarray(sample.labels)), (-1,))]
+            outputs = [TensorSpec(VALUE, _float_datatype(np.asarray(sample.labels)), per_row)]
         self.outputs_ = {spec.name: spec for spec in outputs}
 
     def inputs(self) -> list[TensorSpec]:
@@ -150,10 +152,12 @@ class TensorLayout:
         columns = []
         for feature in self.signature.features:
             tensor = given[feature.name]
-            if feature.kind == "string":
-                if tensor.datatype != "BYTES":
+            if feature.kind in ("string", "boolean"):
+                wanted = _FEATURE_TYPES[feature.kind]
+                if tensor.datatype != wanted:
                     raise InvalidInput(
-                        f"input '{feature.name}': datatype {tensor.datatype} does not fit a string feature; use BYTES",
+                        f"input '{feature.name}': datatype {tensor.datatype} does not fit a {feature.kind} feature; "
+                        f"use {wanted}",
                         [FieldError(feature.name, f"wrong datatype {tensor.datatype}")],
                     )
             else:
@@ -178,9 +182,7 @@ class TensorLayout:
         return decode_rows([list(row) for row in zip(*(column.tolist() for column in columns))], self.signature)
 
     def _checked_numbers(self, table: np.ndarray) -> np.ndarray:
-        integers = self.signature.integer_columns
-        whole = not integers or bool(np.all(table[:, integers] == np.round(table[:, integers])))
-        if whole and np.isfinite(table).all():
+        if numbers_fit(table, self.signature):
             return table
         return decode_rows(table.tolist(), self.signature)  # raises, naming every bad value
 
@@ -196,13 +198,17 @@ class TensorLayout:
             matrix = np.asarray(outputs.probabilities, dtype=np.float32 if spec.datatype == "FP32" else np.float64)
             return Tensor(spec.name, matrix.shape, spec.datatype, matrix.reshape(-1))
         if spec.name == VALUE:
-            values = np.ravel(outputs.labels).astype(np.float32 if spec.datatype == "FP32" else np.float64)
-            return Tensor(spec.name, values.shape, spec.datatype, values)
-        labels = self.encoder.labels(outputs)
+            values = np.asarray(self.encoder.labels(outputs)).astype(
+                np.float32 if spec.datatype == "FP32" else np.float64
+            )
+            return Tensor(spec.name, values.shape, spec.datatype, values.reshape(-1))
+        labels = np.asarray(self.encoder.labels(outputs), dtype=object)
+        shape = labels.shape
+        labels = labels.reshape(-1)
         array = {
             "BYTES": lambda: np.array([str(value) for value in labels], dtype=object),
             "INT64": lambda: np.asarray(labels, dtype=np.int64),
             "FP64": lambda: np.asarray(labels, dtype=np.float64),
             "BOOL": lambda: np.asarray(labels, dtype=bool),
         }[spec.datatype]()
-        return Tensor(spec.name, (len(array),), spec.datatype, array)
+        return Tensor(spec.name, shape, spec.datatype, array)

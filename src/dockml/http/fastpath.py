@@ -42,7 +42,7 @@ def parse_proba(raw: str | None, service: ModelService) -> bool:
             f"query parameter 'proba': expected true or false, got {raw!r}",
             [FieldError("proba", "expected true or false")],
         )
-    if value in _TRUE and service.loaded.info.get("probabilities") is False:
+    if value in _TRUE and not service.signature.probabilities:
         raise InvalidInput(
             f"model '{service.name}' does not give class probabilities", [FieldError("proba", "not available")]
         )

@@ -16,13 +16,21 @@ PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 
 def _feature_schema(feature: Feature) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": {"number": "number", "integer": "integer", "string": "string"}[feature.kind]}
-    if feature.categories is not None:
-        schema["enum"] = list(feature.categories)
+    kind = feature.kind
+    schema: dict[str, Any] = {"type": [kind, "null"] if feature.allows_missing else kind}
+    if feature.categories is not None and not feature.allows_unknown:
+        schema["enum"] = list(feature.categories) + ([None] if feature.allows_missing else [])
+    elif feature.categories is not None:
+        schema["description"] = "Known values: " + ", ".join(map(str, feature.categories[:20]))
     if feature.description:
         schema["description"] = feature.description
     schema["examples"] = [feature.example]
     return schema
+
+
+def _types(schema: dict[str, Any]) -> list[str]:
+    kind = schema["type"]
+    return kind if isinstance(kind, list) else [kind]
 
 
 def _component(name: str) -> str:
@@ -48,7 +56,7 @@ def _model_schemas(service: ModelService) -> dict[str, Any]:
     }
     ref = lambda suffix: {"$ref": f"#/components/schemas/{base}{suffix}"}  # noqa: E731
     width = len(signature.features)
-    kinds = sorted({_feature_schema(f)["type"] for f in signature.features})
+    kinds = sorted({kind for f in signature.features for kind in _types(_feature_schema(f))})
     cell = {"type": kinds[0] if len(kinds) == 1 else kinds}
     return {
         f"{base}Record": record,
@@ -92,18 +100,32 @@ def _model_schemas(service: ModelService) -> dict[str, Any]:
 
 
 def _predictions_schema(signature: Signature) -> dict[str, Any]:
+    label: dict[str, Any]
     if signature.task == "classification":
-        label: dict[str, Any] = {"description": "The predicted class label."}
+        label = {"description": "The predicted class label."}
         if signature.classes:
             label["enum"] = list(signature.classes)
+    elif signature.task == "clustering":
+        label = {"type": "integer", "description": "The cluster."}
+    elif signature.task == "outlier_detection":
+        label = {"type": "integer", "enum": [1, -1], "description": "1 for an inlier, -1 for an outlier."}
     else:
         label = {"type": "number", "description": "The predicted value."}
+    if signature.multi_output:
+        count = len(signature.targets)
+        label = {
+            "type": "array",
+            "items": label,
+            "minItems": count,
+            "maxItems": count,
+            "description": "One per target: " + ", ".join(signature.targets),
+        }
     schema: dict[str, Any] = {
         "type": "object",
         "properties": {"predictions": {"type": "array", "items": label}},
         "required": ["predictions"],
     }
-    if signature.task == "classification":
+    if signature.probabilities:
         schema["properties"]["probabilities"] = {
             "type": "array",
             "description": "With ?proba=true: per row, the probability of each class label.",
@@ -160,14 +182,14 @@ def _predict_paths(service: ModelService, prefix: str, tag: str) -> dict[str, An
         {
             "name": f.name,
             "in": "query",
-            "required": True,
+            "required": True,  # a missing value is sent empty (`name=`), never by leaving the name out
             "description": f.description or f"Feature '{f.name}'",
             "schema": _feature_schema(f),
             "example": f.example,
         }
         for f in signature.features
     ]
-    params = [_PROBA_PARAM] if signature.task == "classification" else []
+    params = [_PROBA_PARAM] if signature.probabilities else []
     csv_header = ",".join(signature.names)
     csv_example = csv_header + "\n" + ",".join(str(v) for v in first_values) + "\n"
     file_schema = {

@@ -14,13 +14,16 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from dockml.config import ModelSpec
-from dockml.errors import ConfigError
+from dockml.errors import ConfigError, DockmlError
 from dockml.models.base import LoadedModel, Outputs, Runtime
 
 __all__ = ["LoadedModel", "Outputs", "Runtime", "load_model", "RUNTIMES"]
 
 RUNTIMES = ("auto", "onnx", "sklearn")
+SAMPLE_MAX_ROWS = 10_000
 log = logging.getLogger("dockml.models")
 
 
@@ -60,6 +63,8 @@ def load_model(
             return _compiled_info(loaded, spec, compiled_report(loaded), cache="hit")
 
     original = load_sklearn(spec, trust_pickle=trust_pickle)
+    if spec.meta.sample is not None:
+        original.sample = read_sample(spec.meta.sample, original)
     if runtime == "sklearn":
         original.info["onnx"] = {"compiled": False, "reason": "--runtime sklearn"}
         return original
@@ -85,6 +90,20 @@ def load_model(
             loaded = load_onnx(replace(spec, path=target), threads=threads)
     assert compiled.report is not None
     return _compiled_info(loaded, spec, compiled.report.to_dict(), cache="miss")
+
+
+def read_sample(path: Path, loaded: LoadedModel) -> np.ndarray:
+    """The user's typical rows (a CSV with a header), checked like an upload."""
+    from dockml.codecs.csv import decode_csv
+
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(f"sample file {path}: {error.strerror}") from None
+    try:
+        return decode_csv(data, loaded.signature, max_rows=SAMPLE_MAX_ROWS)
+    except DockmlError as error:
+        raise ConfigError(f"sample file {path}: {error.detail}") from None
 
 
 def check_sha256(spec: ModelSpec) -> None:

@@ -12,10 +12,11 @@ from dockml.signature import Signature
 
 @dataclass(frozen=True, slots=True)
 class Outputs:
-    """Raw model outputs for n rows: class labels (or regression values) and class probabilities."""
+    """Raw model outputs for n rows: labels (classes, clusters) or values, (n,) or (n, targets); and
+    class probabilities, (n, classes), or one such matrix per target of a multi-output classifier."""
 
     labels: np.ndarray
-    probabilities: np.ndarray | None = None
+    probabilities: np.ndarray | list[np.ndarray] | None = None
 
 
 class Runtime(Protocol):
@@ -36,3 +37,5 @@ class LoadedModel:
     info: dict[str, Any] = field(default_factory=dict)
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     """Known training range per numeric feature, where the model keeps a trace of it."""
+    sample: np.ndarray | None = None
+    """Typical rows the user gave (the side file's ``sample`` CSV), for the parity check."""

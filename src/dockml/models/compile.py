@@ -12,16 +12,16 @@ import importlib.metadata
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from dockml import __version__
 from dockml.models.base import LoadedModel
 from dockml.models.onnx import SIGNATURE_KEY
+from dockml.models.onnx_trees import track_missing_values
 from dockml.models.parity import ParityReport, compare, sample_table
-from dockml.signature import Signature
-
+from dockml.signature import Signature, facts_of, facts_to_dict
 
 PARITY_KEY = "dockml.parity"
 
@@ -44,22 +44,7 @@ def file_sha256(path: Path) -> str:
 def signature_metadata(signature: Signature, *, named: bool) -> str:
     """What the ONNX loader needs to rebuild the signature (side files still apply on top).
     Names that did not come from the model itself are left for the side file to give."""
-    return json.dumps(
-        {
-            "named": named,
-            "features": [
-                {
-                    "name": f.name,
-                    "kind": f.kind,
-                    "categories": list(f.categories) if f.categories else None,
-                    "example": f.example,
-                }
-                for f in signature.features
-            ],
-            "task": signature.task,
-            "raw_classes": list(signature.raw_classes),
-        }
-    )
+    return json.dumps({"named": named, **facts_to_dict(facts_of(signature))})
 
 
 def _initial_types(signature: Signature, tensor_type: Any) -> list[tuple[str, Any]]:
@@ -67,6 +52,8 @@ def _initial_types(signature: Signature, tensor_type: Any) -> list[tuple[str, An
 
     if signature.all_numeric:
         return [("input", tensor_type([None, len(signature.features)]))]
+    if len(signature.features) == 1 and signature.features[0].kind == "string":  # one text, or one category
+        return [(signature.features[0].name, StringTensorType([None]))]
     return [
         (f.name, StringTensorType([None, 1]) if f.kind == "string" else tensor_type([None, 1]))
         for f in signature.features
@@ -81,8 +68,10 @@ def _final_step(estimator: Any) -> Any:
 def _convert(estimator: Any, signature: Signature, tensor_type: Any) -> Any:
     from skl2onnx import to_onnx
 
-    options = {id(_final_step(estimator)): {"zipmap": False}} if signature.task == "classification" else None
-    return to_onnx(estimator, initial_types=_initial_types(signature, tensor_type), options=options)
+    options = {id(_final_step(estimator)): {"zipmap": False}} if signature.probabilities else None
+    model = to_onnx(estimator, initial_types=_initial_types(signature, tensor_type), options=options)
+    track_missing_values(model, estimator)
+    return model
 
 
 def compile_sklearn(loaded: LoadedModel, *, threads: int = 1) -> Compiled:
@@ -95,26 +84,51 @@ def compile_sklearn(loaded: LoadedModel, *, threads: int = 1) -> Compiled:
 
     estimator = loaded.runtime.estimator_  # type: ignore[attr-defined]
     signature = loaded.signature
-    table = sample_table(signature, loaded.ranges)
+    if signature.multi_output and signature.task != "regression":
+        return Compiled(None, None, "multi-output classifiers are served by scikit-learn")
+    if any(f.kind == "boolean" for f in signature.features):
+        return Compiled(None, None, "boolean inputs are served by scikit-learn")
+    table = sample_table(signature, loaded.ranges, loaded.sample)
     reasons = []
     types = (FloatTensorType, DoubleTensorType) if signature.all_numeric else (FloatTensorType,)
     for tensor_type in types:
         try:
             model = _convert(estimator, signature, tensor_type)
-            candidate = OnnxRuntime.from_session(session(model.SerializeToString(), threads))
-            report = compare(loaded.runtime, candidate, table, signature.task)
+            candidate = OnnxRuntime.from_session(
+                session(model.SerializeToString(), threads), probabilities=signature.probabilities
+            )
+            report = compare(loaded.runtime, candidate, table, signature)
+            served = signature
+            if not report.passed and table.missing_rows:
+                # Trees answer NaN in ways ONNX's tree ensembles do not follow: rather than fall back
+                # to the slow runtime, serve the compiled model and refuse missing values.
+                without = compare(loaded.runtime, candidate, table.without_missing(), signature)
+                if without.passed:
+                    served = without_missing(signature)
+                    report = replace(without, reason=MISSING_REFUSED)
         except Exception as error:  # skl2onnx raises many untyped errors for what it cannot convert
             reasons.append(f"{tensor_type.__name__}: {type(error).__name__}: {str(error).splitlines()[0][:200]}")
             continue
         if report.passed:
-            named = loaded.info.get("feature_names_from") == "model"
+            named = loaded.info.get("feature_names_from") in ("model", "text")
             _set_metadata(
                 model,
-                {SIGNATURE_KEY: signature_metadata(signature, named=named), PARITY_KEY: json.dumps(report.to_dict())},
+                {SIGNATURE_KEY: signature_metadata(served, named=named), PARITY_KEY: json.dumps(report.to_dict())},
             )
             return Compiled(model.SerializeToString(), report)
         reasons.append(f"{tensor_type.__name__}: {report.reason}")
     return Compiled(None, None, "; ".join(reasons))
+
+
+MISSING_REFUSED = (
+    "missing values are refused: the compiled model does not treat them as scikit-learn does "
+    "(serve with --runtime sklearn to accept them)"
+)
+
+
+def without_missing(signature: Signature) -> Signature:
+    features = tuple(replace(f, allows_missing=False) for f in signature.features)
+    return replace(signature, features=features)
 
 
 def _set_metadata(model: Any, values: dict[str, str]) -> None:

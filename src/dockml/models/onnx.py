@@ -13,7 +13,7 @@ import onnxruntime as ort
 from dockml.config import ModelSpec
 from dockml.errors import ConfigError
 from dockml.models.base import LoadedModel, Outputs
-from dockml.signature import FeatureKind, build_signature, positional_names
+from dockml.signature import FeatureKind, ModelFacts, build_signature, facts_from_dict, positional_names
 
 _NUMPY_TYPES = {
     "tensor(float)": np.float32,
@@ -52,17 +52,21 @@ class OnnxRuntime:
         self.single_tensor_ = len(inputs) == 1
         self.input_names_ = [i.name for i in inputs]
         self.input_types_ = [_NUMPY_TYPES[i.type] for i in inputs]
+        self.input_ranks_ = [len(i.shape) if isinstance(i.shape, list) else 2 for i in inputs]
         self.outputs_ = [label_output] + ([proba_output] if proba_output else [])
         self.has_proba_ = proba_output is not None
 
     @classmethod
-    def from_session(cls, session: ort.InferenceSession) -> OnnxRuntime:
+    def from_session(cls, session: ort.InferenceSession, *, probabilities: bool | None = None) -> OnnxRuntime:
+        """``probabilities`` says whether the model gives them; None: whenever the graph has a second output.
+        (A compiled model without predict_proba still has one: decision scores, distances.)"""
         label_output, proba_output = _outputs(session)
-        return cls(session, label_output, proba_output)
+        return cls(session, label_output, proba_output if probabilities is not False else None)
 
     def _feeds(self, table: np.ndarray) -> dict[str, np.ndarray]:
         if self.single_tensor_:
-            return {self.input_names_[0]: np.asarray(table, dtype=self.input_types_[0])}
+            values = table[:, 0] if self.input_ranks_[0] == 1 else table
+            return {self.input_names_[0]: np.asarray(values, dtype=self.input_types_[0])}
         return {
             name: table[:, i : i + 1].astype(kind)
             for i, (name, kind) in enumerate(zip(self.input_names_, self.input_types_))
@@ -164,31 +168,28 @@ def load_onnx(spec: ModelSpec, *, threads: int = 1) -> LoadedModel:
         onnx_session = session(str(path), threads)
     except Exception as error:  # onnxruntime raises its own untyped errors for bad files
         raise ConfigError(f"{path} is not a model ONNX Runtime can load: {str(error).splitlines()[0]}") from None
-    runtime = OnnxRuntime.from_session(onnx_session)
     stored_metadata = metadata(onnx_session)
     if SIGNATURE_KEY in stored_metadata:
         # Compiled by dockml: the original model's signature travels with the file.
         stored = json.loads(stored_metadata[SIGNATURE_KEY])
-        names = [f["name"] for f in stored["features"]]
-        if not stored.get("named", True):
-            renamed = positional_names(len(names), meta)
-            stored["features"] = [{**f, "name": name} for f, name in zip(stored["features"], renamed)]
-            names = renamed
-        kinds = {f["name"]: f["kind"] for f in stored["features"]}
-        categories = {f["name"]: tuple(f["categories"]) for f in stored["features"] if f["categories"]}
-        typical = {f["name"]: f["example"] for f in stored["features"] if f["kind"] != "string"}
-        task, raw_classes = stored["task"], stored["raw_classes"]
+        renamed = None if stored.get("named", True) else positional_names(len(stored["features"]), meta)
+        facts = facts_from_dict(stored, renamed)
+        runtime = OnnxRuntime.from_session(onnx_session, probabilities=facts.probabilities)
     else:
+        runtime = OnnxRuntime.from_session(onnx_session)
         names, kinds = _read_inputs(path, onnx_session, meta)
-        categories, typical = {}, {}
         labelled = any(o.type in ("tensor(int64)", "tensor(string)") for o in onnx_session.get_outputs())
-        task = "classification" if labelled else "regression"
         raw_classes = _graph_class_labels(path) if labelled else []
-        if task == "classification" and not raw_classes and meta.class_names:
+        if labelled and not raw_classes and meta.class_names:
             raw_classes = list(range(len(meta.class_names)))
-    signature = build_signature(
-        names=names, kinds=kinds, categories=categories, task=task, raw_classes=raw_classes, meta=meta, typical=typical
-    )
+        facts = ModelFacts(
+            names=names,
+            task="classification" if labelled else "regression",
+            kinds=kinds,
+            raw_classes=raw_classes,
+            probabilities=runtime.has_proba_,
+        )
+    signature = build_signature(facts, meta)
     info = {
         "format": "onnx",
         "onnxruntime_version": ort.__version__,

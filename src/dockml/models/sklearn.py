@@ -6,15 +6,18 @@ import json
 import logging
 import warnings
 import zipfile
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from dockml.config import ModelSpec
+from dockml.config import ModelMeta, ModelSpec
 from dockml.errors import ConfigError, MissingDependency, UnsafeModelFile
+from dockml.models import probes
 from dockml.models.base import LoadedModel, Outputs
-from dockml.signature import FeatureKind, build_signature, positional_names
+from dockml.models.sklearn_structure import TEXT_INPUT, InputFacts, input_facts, takes_text_only
+from dockml.signature import ModelFacts, Signature, Task, build_signature, positional_names
 
 log = logging.getLogger("dockml.models")
 
@@ -29,28 +32,54 @@ def _require_sklearn() -> Any:
     return sklearn
 
 
+@dataclass(frozen=True)
+class InputAdapter:
+    """How a table in signature order becomes what the estimator was trained on: the bare array
+    (no feature names), a DataFrame with the training dtypes, or a list of texts (a pipeline
+    that starts with a vectorizer)."""
+
+    mode: Literal["array", "frame", "text"]
+    names: tuple[str, ...] = ()
+    numeric: tuple[str, ...] = ()
+    booleans: tuple[str, ...] = ()
+    pandas_categories: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    none_is_missing: tuple[str, ...] = ()
+    """Columns whose missing value the model learned as None rather than NaN."""
+
+    def __call__(self, table: np.ndarray) -> Any:
+        if self.mode == "array":
+            return table
+        if self.mode == "text":
+            return [value if isinstance(value, str) else np.nan for value in table[:, 0].tolist()]
+        import pandas as pd
+
+        frame = pd.DataFrame(table, columns=list(self.names))
+        if table.dtype == object:
+            if self.numeric:
+                frame[list(self.numeric)] = frame[list(self.numeric)].astype(np.float64)
+            for name in self.booleans:
+                if not frame[name].isna().any():
+                    frame[name] = frame[name].astype(bool)
+            for name in self.none_is_missing:
+                column = frame[name].astype(object)
+                frame[name] = column.where(column.notna(), None)
+        for name, categories in self.pandas_categories.items():
+            column = frame[name]
+            # Values outside the categories become missing first: pandas will refuse them in the cast.
+            frame[name] = column.where(column.isin(categories)).astype(pd.CategoricalDtype(list(categories)))
+        return frame
+
+
 class SklearnRuntime:
     name = "sklearn"
 
-    def __init__(self, estimator: Any, feature_names: list[str] | None, string_columns: set[str]) -> None:
+    def __init__(self, estimator: Any, adapter: InputAdapter, *, probabilities: bool) -> None:
         self.estimator_ = estimator
-        self.feature_names_ = feature_names
-        self.string_columns_ = string_columns
-        self.has_proba_ = hasattr(estimator, "predict_proba")
-
-    def _frame(self, table: np.ndarray) -> Any:
-        if self.feature_names_ is None:
-            return table
-        import pandas as pd
-
-        frame = pd.DataFrame(table, columns=self.feature_names_)
-        if table.dtype == object:
-            numeric = [name for name in self.feature_names_ if name not in self.string_columns_]
-            frame[numeric] = frame[numeric].astype(np.float64)
-        return frame
+        self.adapter_ = adapter
+        self.has_proba_ = probabilities
 
     def predict(self, table: np.ndarray) -> Outputs:
-        features = self._frame(table)
+        features = self.adapter_(table)
         labels = np.asarray(self.estimator_.predict(features))
         probabilities = self.estimator_.predict_proba(features) if self.has_proba_ else None
         return Outputs(labels=labels, probabilities=probabilities)
@@ -101,85 +130,6 @@ def _load_pickle(path: Path, trust_pickle: bool) -> Any:
     return joblib.load(path)
 
 
-def _string_categories(estimator: Any, names: list[str]) -> dict[str, tuple[Any, ...]]:
-    """Columns that an encoder inside the model learned string categories for."""
-    found: dict[str, tuple[Any, ...]] = {}
-    for transformer, columns in _column_transformers(estimator, names):
-        for encoder in _encoders(transformer):
-            for column, categories in zip(columns, encoder.categories_):
-                values = tuple(c for c in categories.tolist() if c is not None and c == c)
-                if values and all(isinstance(c, str) for c in values):
-                    found[column] = values
-    return found
-
-
-def _column_transformers(estimator: Any, names: list[str]) -> list[tuple[Any, list[str]]]:
-    """(transformer, the input columns it sees) for the steps that see the raw input columns:
-    the branches of a ColumnTransformer, or the first steps of a pipeline, as long as each step
-    before them keeps the columns in place (an imputer, a scaler)."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.pipeline import Pipeline
-
-    steps = [step for _, step in estimator.steps] if isinstance(estimator, Pipeline) else [estimator]
-    branches = []
-    for step in steps:
-        if isinstance(step, Pipeline):
-            return branches + _column_transformers(step, names)
-        if isinstance(step, ColumnTransformer):
-            for _, transformer, columns in step.transformers_:
-                if isinstance(transformer, str):
-                    continue
-                selected = np.arange(len(names))[columns] if not _are_names(columns) else columns
-                picked = [names[c] if isinstance(c, (int, np.integer)) else str(c) for c in np.atleast_1d(selected)]
-                branches.append((transformer, picked))
-            return branches
-        if hasattr(step, "categories_"):
-            return branches + [(step, names)]
-        if not _keeps_columns(step, len(names)):
-            return branches
-    return branches
-
-
-def _keeps_columns(step: Any, width: int) -> bool:
-    try:
-        return len(step.get_feature_names_out()) == width
-    except Exception:  # noqa: BLE001 - estimators without feature names out cannot be followed
-        return False
-
-
-def _are_names(columns: Any) -> bool:
-    values = [columns] if isinstance(columns, str) else list(np.atleast_1d(columns))
-    return all(isinstance(c, str) for c in values)
-
-
-def _encoders(transformer: Any) -> list[Any]:
-    from sklearn.pipeline import Pipeline
-
-    steps = [step for _, step in transformer.steps] if isinstance(transformer, Pipeline) else [transformer]
-    return [step for step in steps if hasattr(step, "categories_")]
-
-
-def _trees(estimator: Any) -> list[Any]:
-    from sklearn.pipeline import Pipeline
-
-    if isinstance(estimator, Pipeline):
-        return _trees(estimator.steps[-1][1]) if len(estimator.steps) == 1 else []
-    if hasattr(estimator, "tree_"):
-        return [estimator.tree_]
-    members = np.ravel(getattr(estimator, "estimators_", []))
-    return [member.tree_ for member in members if hasattr(member, "tree_")]
-
-
-def split_thresholds(estimator: Any, count: int) -> dict[int, np.ndarray]:
-    """Every split threshold of each feature of a tree model: a trace of the training range."""
-    thresholds: dict[int, list[float]] = {}
-    for tree in _trees(estimator):
-        for feature, threshold in zip(tree.feature.tolist(), tree.threshold.tolist()):
-            if 0 <= feature < count:
-                thresholds.setdefault(feature, []).append(threshold)
-    return {feature: np.asarray(values) for feature, values in thresholds.items()}
-
-
 def load_sklearn(spec: ModelSpec, *, trust_pickle: bool) -> LoadedModel:
     sklearn = _require_sklearn()
     path, meta = spec.path, spec.meta
@@ -204,45 +154,121 @@ def load_sklearn(spec: ModelSpec, *, trust_pickle: bool) -> LoadedModel:
         )
     if not hasattr(estimator, "predict"):
         raise ConfigError(f"{path} holds a {type(estimator).__name__}, not a fitted model with predict()")
-
-    feature_names = getattr(estimator, "feature_names_in_", None)
-    names_from = "model" if feature_names is not None else "side file" if meta.feature_names else "position"
-    if feature_names is not None:
-        names = [str(n) for n in feature_names]
-    elif hasattr(estimator, "n_features_in_"):
-        names = positional_names(int(estimator.n_features_in_), meta)
-    elif meta.feature_names:
-        names = list(meta.feature_names)
-    else:
-        raise ConfigError(f"{path}: cannot tell the model's inputs; list them as feature_names in its side file")
-
-    categories = _string_categories(estimator, names)
-    kinds: dict[str, FeatureKind] = {name: "string" for name in categories}
-    is_classifier = hasattr(estimator, "classes_")
-    thresholds = split_thresholds(estimator, len(names))
-    signature = build_signature(
+    names, names_from = _input_names(estimator, meta, path)
+    inputs = input_facts(estimator, names)
+    facts = ModelFacts(
         names=names,
-        kinds=kinds,
-        categories=categories,
-        task="classification" if is_classifier else "regression",
-        raw_classes=list(estimator.classes_) if is_classifier else [],
-        meta=meta,
-        # Examples inside the training range, where the model keeps a trace of it (0.0 would be meaningless).
-        typical={names[i]: round(float(np.median(values)), 3) for i, values in thresholds.items()},
+        task=_task(estimator),
+        kinds={name: "string" for name in [*inputs.categories, *inputs.text]},
+        categories={name: values for name, values in inputs.categories.items() if name not in inputs.text},
+        typical=inputs.typical,
     )
-    string_columns = {f.name for f in signature.features if f.kind == "string"}
-    runtime = SklearnRuntime(
-        estimator,
-        names if feature_names is not None else None,
-        string_columns,
-    )
+    # The side file's class and target names are checked against the outputs once they are known.
+    draft = build_signature(facts, replace(meta, class_names=None, target_names=None))
+    adapter = _adapter(estimator, names, names_from, draft, inputs)
+    facts = _with_outputs(facts, estimator, adapter, draft, path)
+    runtime = SklearnRuntime(estimator, adapter, probabilities=facts.probabilities)
+    signature = _with_probes(facts, runtime, meta)
     info = {
         "format": path.suffix.lower().lstrip("."),
         "estimator": type(estimator).__name__,
         "sklearn_version": sklearn.__version__,
         "saved_with_sklearn": saved_with,
-        "probabilities": runtime.has_proba_,
+        "probabilities": facts.probabilities,
         "feature_names_from": names_from,
     }
-    ranges = {names[i]: (float(v.min()), float(v.max())) for i, v in thresholds.items()}
-    return LoadedModel(runtime=runtime, signature=signature, info=info, ranges=ranges)
+    return LoadedModel(runtime=runtime, signature=signature, info=info, ranges=inputs.ranges)
+
+
+def _input_names(estimator: Any, meta: ModelMeta, path: Path) -> tuple[list[str], str]:
+    """The input names and where they came from: the model, the side file, or their position."""
+    feature_names = getattr(estimator, "feature_names_in_", None)
+    if feature_names is not None:
+        return [str(n) for n in feature_names], "model"
+    if takes_text_only(estimator):
+        if meta.feature_names is None:
+            return [TEXT_INPUT], "text"
+        if len(meta.feature_names) != 1:
+            raise ConfigError(f"{path} takes one text per row; feature_names must name exactly one input")
+        return list(meta.feature_names), "side file"
+    if hasattr(estimator, "n_features_in_"):
+        return positional_names(int(estimator.n_features_in_), meta), "side file" if meta.feature_names else "position"
+    if meta.feature_names:
+        return list(meta.feature_names), "side file"
+    raise ConfigError(f"{path}: cannot tell the model's inputs; list them as feature_names in its side file")
+
+
+def _task(estimator: Any) -> Task:
+    from sklearn.base import is_classifier, is_clusterer, is_outlier_detector
+
+    if is_classifier(estimator):
+        return "classification"
+    if is_clusterer(estimator):
+        return "clustering"
+    if is_outlier_detector(estimator):
+        return "outlier_detection"
+    return "regression"
+
+
+def _adapter(
+    estimator: Any, names: list[str], names_from: str, signature: Signature, inputs: InputFacts
+) -> InputAdapter:
+    if takes_text_only(estimator):
+        return InputAdapter("text")
+    if names_from != "model":
+        return InputAdapter("array")
+    return InputAdapter(
+        "frame",
+        names=tuple(names),
+        numeric=tuple(f.name for f in signature.features if f.kind in ("number", "integer")),
+        booleans=tuple(f.name for f in signature.features if f.kind == "boolean"),
+        pandas_categories=inputs.pandas_categories,
+        none_is_missing=tuple(sorted(inputs.none_is_missing)),
+    )
+
+
+def _with_outputs(
+    facts: ModelFacts, estimator: Any, adapter: InputAdapter, signature: Signature, path: Path
+) -> ModelFacts:
+    """The output shape, classes and probabilities, read from one prediction on the example row."""
+    from dockml.codecs.values import example_table
+
+    features = adapter(example_table(signature))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            labels = np.asarray(estimator.predict(features))
+    except Exception as error:
+        raise ConfigError(
+            f"{path}: the model fails on its own example row ({type(error).__name__}: {_first_line(error)}); "
+            "give typical values as [inputs.NAME] example in its side file"
+        ) from error
+    targets = labels.shape[1] if labels.ndim == 2 else 0
+    classes = getattr(estimator, "classes_", None) if facts.task == "classification" else None
+    raw_classes: list[Any] = []
+    target_classes: list[list[Any]] = []
+    if targets and isinstance(classes, list) and len(classes) == targets:
+        target_classes = [list(c) for c in classes]
+    elif not targets and classes is not None:
+        raw_classes = list(classes)
+    probabilities = facts.task == "classification" and hasattr(estimator, "predict_proba")
+    if probabilities and targets:
+        # Multi-output classifiers give one matrix per target; a single matrix would be guessed at.
+        probabilities = bool(target_classes)
+    return replace(
+        facts, raw_classes=raw_classes, targets=targets, target_classes=target_classes, probabilities=probabilities
+    )
+
+
+def _with_probes(facts: ModelFacts, runtime: SklearnRuntime, meta: ModelMeta) -> Signature:
+    from dockml.codecs.values import example_table
+
+    signature = build_signature(facts, meta)
+    base = example_table(signature)
+    missing = probes.missing_allowed(runtime.predict, base, signature.features)
+    unknown = probes.unknown_allowed(runtime.predict, base, signature.features)
+    return build_signature(replace(facts, allows_missing=frozenset(missing), allows_unknown=frozenset(unknown)), meta)
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).splitlines() or [""])[0][:200]
