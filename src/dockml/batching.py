@@ -72,7 +72,8 @@ class Batcher:
         return await future
 
     def _take(self) -> list[tuple[np.ndarray, asyncio.Future[Outputs]]]:
-        taken, rows = [], 0
+        taken: list[tuple[np.ndarray, asyncio.Future[Outputs]]] = []
+        rows = 0
         while self._pending and (not taken or rows + len(self._pending[0][0]) <= self._policy.max_rows):
             item = self._pending.pop(0)
             rows += len(item[0])
@@ -97,8 +98,9 @@ class Batcher:
         try:
             outcome = await to_thread.run_sync(self._predict, batch)
             if isinstance(outcome, Exception) and len(batch) > 1:
-                outcome = await to_thread.run_sync(self._one_by_one, batch)
-            self._deliver(batch, outcome)
+                self._deliver(batch, await to_thread.run_sync(self._one_by_one, batch))
+            else:
+                self._deliver(batch, outcome)
         finally:
             self._busy = False
             if self._pending:

@@ -50,7 +50,8 @@ def _uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
         lifespan="on",
         server_header=False,
         access_log=False,  # dockml writes its own, with the request id (--access-log)
-        timeout_graceful_shutdown=max(0.1, settings.shutdown_grace_s - settings.shutdown_drain_s),
+        # uvicorn annotates int, but hands the value to asyncio.wait_for, which takes fractions of a second.
+        timeout_graceful_shutdown=max(0.1, settings.shutdown_grace_s - settings.shutdown_drain_s),  # type: ignore[arg-type]
     )
 
 
@@ -154,14 +155,14 @@ class Supervisor:
                 break
             except InterruptedError:
                 continue
-            index = self.children.pop(pid, None)
-            if index is None:
+            slot = self.children.pop(pid, None)
+            if slot is None:
                 continue
             self._mark_dead(pid)
             if not self.stopping:
                 log.warning("worker %d exited (status %d); starting another", pid, status)
                 time.sleep(0.5)  # a worker that dies at once must not spin the CPU
-                self._fork(index)
+                self._fork(slot)
         for sock in self.sockets:
             sock.close()
 

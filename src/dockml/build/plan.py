@@ -65,7 +65,7 @@ def plan_build(
         server.pop("workers", None)  # in the container: one worker per core of the machine it runs on
     if needs_sklearn and settings.trust_pickle:
         server["trust_pickle"] = True
-    spec = BuildSpec(
+    build_spec = BuildSpec(
         models=tuple(models),
         dockml_version=__version__,
         created=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
@@ -74,4 +74,4 @@ def plan_build(
         port=settings.port,
         ca_cert=ca_cert,
     )
-    return BuildPlan(spec, artifacts, side_files, pinned_requirements(sklearn=needs_sklearn), server)
+    return BuildPlan(build_spec, artifacts, side_files, pinned_requirements(sklearn=needs_sklearn), server)

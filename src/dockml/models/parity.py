@@ -40,8 +40,9 @@ def sample_table(signature: Signature, ranges: dict[str, tuple[float, float]], r
             choices = list(feature.categories or [feature.example])
             columns.append(rng.choice(np.array(choices, dtype=object), rows))
             continue
-        low, high = ranges.get(feature.name, (None, None))
-        if low is None:
+        if feature.name in ranges:
+            low, high = ranges[feature.name]
+        else:
             centre = float(feature.example or 0.0)
             spread = abs(centre) or 1.0
             low, high = centre - spread, centre + spread
