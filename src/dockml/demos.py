@@ -47,7 +47,7 @@ def train_iris() -> tuple[Any, dict[str, Any]]:
     data = load_iris()
     frame = pd.DataFrame(data.data, columns=list(IRIS_FEATURES))
     model = RandomForestClassifier(n_estimators=100, random_state=0).fit(frame, data.target)
-    side = {
+    side: dict[str, Any] = {
         "description": "Iris species from four flower measurements (the tutorial's random-forest rf-api).",
         "class_names": list(IRIS_CLASSES),
         "trusted_types": TREE_TYPES,

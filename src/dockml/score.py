@@ -59,7 +59,7 @@ def _is_parquet(path: str) -> bool:
 class _CountingReader(io.RawIOBase):
     """A raw byte stream that counts what was read from it, for the progress fraction."""
 
-    def __init__(self, raw: IO[bytes]) -> None:
+    def __init__(self, raw: io.RawIOBase) -> None:
         self.raw = raw
         self.count = 0
 
@@ -67,7 +67,7 @@ class _CountingReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        size = self.raw.readinto(buffer)  # type: ignore[attr-defined]
+        size = self.raw.readinto(buffer)
         self.count += size or 0
         return size or 0
 
@@ -76,7 +76,7 @@ def csv_chunks(stream: IO[bytes], signature: Signature, chunk_rows: int) -> Iter
     """Tables of at most ``chunk_rows`` rows from a CSV byte stream, by the /predict_file rules
     (a header naming the features in any order, or none and the features in signature order).
     Errors name the line in the whole file."""
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")  # type: ignore[arg-type]
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     reader = csv.reader(text)
     layout: tuple[list[int], int, bool] | None = None
     batch: list[tuple[int, list[str]]] = []
@@ -213,12 +213,16 @@ def score_file(
     return ScoreReport(rows=rows, seconds=time.perf_counter() - started)
 
 
+def _constant(value: float) -> Callable[[], float | None]:
+    return lambda: value
+
+
 def _chunks(
     stack: contextlib.ExitStack, signature: Signature, source: str, chunk_rows: int
 ) -> Iterator[tuple[np.ndarray, Callable[[], float | None]]]:
     if _is_parquet(source):
         for table, fraction in parquet_chunks(Path(source), signature, chunk_rows):
-            yield table, (lambda done=fraction: done)
+            yield table, _constant(fraction)
         return
     if source == STDIO:
         for table in csv_chunks(sys.stdin.buffer, signature, chunk_rows):

@@ -22,7 +22,7 @@ class PredictionEncoder:
         if self.signature.task == "regression":
             # Left as numpy, so float32 values serialise at their own precision (0.1, not 0.10000000149).
             return np.ravel(outputs.labels)
-        values = outputs.labels.tolist()
+        values: list[Any] = outputs.labels.tolist()
         if self.identity_:
             return values
         return [self.label_map_.get(v, v) for v in values]

@@ -14,6 +14,7 @@ FP32 or FP64 is what the runtime computes (ONNX Runtime: FP32, scikit-learn: FP6
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -199,10 +200,11 @@ class TensorLayout:
             values = np.ravel(outputs.labels).astype(np.float32 if spec.datatype == "FP32" else np.float64)
             return Tensor(spec.name, values.shape, spec.datatype, values)
         labels = self.encoder.labels(outputs)
-        array = {
+        as_array: dict[str, Callable[[], np.ndarray]] = {
             "BYTES": lambda: np.array([str(value) for value in labels], dtype=object),
             "INT64": lambda: np.asarray(labels, dtype=np.int64),
             "FP64": lambda: np.asarray(labels, dtype=np.float64),
             "BOOL": lambda: np.asarray(labels, dtype=bool),
-        }[spec.datatype]()
+        }
+        array = as_array[spec.datatype]()
         return Tensor(spec.name, (len(array),), spec.datatype, array)

@@ -13,6 +13,7 @@ import importlib.metadata
 import logging
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from dockml.config import ModelSpec
 from dockml.errors import ConfigError
@@ -99,7 +100,7 @@ def check_sha256(spec: ModelSpec) -> None:
         )
 
 
-def _compiled_info(loaded: LoadedModel, spec: ModelSpec, report: dict | None, *, cache: str) -> LoadedModel:
+def _compiled_info(loaded: LoadedModel, spec: ModelSpec, report: dict[str, Any] | None, *, cache: str) -> LoadedModel:
     loaded.info.update(
         {
             "format": spec.path.suffix.lower().lstrip("."),

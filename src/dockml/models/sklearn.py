@@ -121,7 +121,7 @@ def _column_transformers(estimator: Any, names: list[str]) -> list[tuple[Any, li
     from sklearn.pipeline import Pipeline
 
     steps = [step for _, step in estimator.steps] if isinstance(estimator, Pipeline) else [estimator]
-    branches = []
+    branches: list[tuple[Any, list[str]]] = []
     for step in steps:
         if isinstance(step, Pipeline):
             return branches + _column_transformers(step, names)
