@@ -64,7 +64,7 @@ async def _load(url: str, bodies: list[dict]) -> list[httpx.Response]:
 
 def test_many_clients_at_once_each_get_their_own_answer(server_factory, demo_models):
     server = server_factory([str(demo_models["iris"]), "--workers", "1"])
-    data, target = load_iris(return_X_y=True)
+    data, _ = load_iris(return_X_y=True)
     bodies: list[dict] = []
     for i in range(150):
         if i % 5 == 4:

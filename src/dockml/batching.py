@@ -111,7 +111,7 @@ class Batcher:
         self._on_batch(sum(len(t) for t in tables), len(batch))
         try:
             return self._run(tables[0] if len(tables) == 1 else np.concatenate(tables))
-        except Exception as error:  # handed to the waiting requests, not raised in the loop
+        except Exception as error:  # noqa: BLE001 - handed to the waiting requests, not raised in the loop
             return error
 
     def _one_by_one(self, batch: list[tuple[np.ndarray, asyncio.Future[Outputs]]]) -> list[Outputs | Exception]:

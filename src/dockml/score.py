@@ -46,7 +46,7 @@ class ScoreReport:
 def _pyarrow() -> Any:
     try:
         import pyarrow
-        import pyarrow.parquet  # noqa: F401 - loads the submodule
+        import pyarrow.parquet  # loads the submodule, used as pyarrow.parquet
     except ImportError:
         raise MissingDependency("Parquet needs pyarrow: install dockml[parquet] (pip install pyarrow)") from None
     return pyarrow

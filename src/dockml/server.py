@@ -8,6 +8,7 @@ worker's accept loop take most keep-alive connections from a single shared socke
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -137,10 +138,8 @@ class Supervisor:
         # The first signal starts each worker's graceful shutdown; a second makes them exit at once.
         self.stopping = True
         for pid in self.children:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
 
     def run(self) -> None:
         signal.signal(signal.SIGTERM, self._stop)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
 from dockml import metrics
 from dockml.batching import Batcher, BatchingPolicy
 from dockml.codecs.predictions import PredictionEncoder

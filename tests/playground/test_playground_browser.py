@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -67,7 +68,10 @@ def card(page: Any, name: str) -> Any:
 def draw(page: Any, board: Any, strokes: list[list[tuple[float, float]]]) -> None:
     board.scroll_into_view_if_needed()
     box = board.bounding_box()
-    at = lambda x, y: (box["x"] + x * box["width"], box["y"] + y * box["height"])  # noqa: E731
+
+    def at(x: float, y: float) -> tuple[float, float]:
+        return box["x"] + x * box["width"], box["y"] + y * box["height"]
+
     for stroke in strokes:
         page.mouse.move(*at(*stroke[0]))
         page.mouse.down()
@@ -86,7 +90,7 @@ def touch_draw(page: Any, board: Any, strokes: list[list[tuple[float, float]]]) 
         cdp.send(
             "Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": points[0][0], "y": points[0][1]}]}
         )
-        for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        for (x0, y0), (x1, y1) in itertools.pairwise(points):
             for step in range(1, 9):
                 x, y = x0 + (x1 - x0) * step / 8, y0 + (y1 - y0) * step / 8
                 cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
@@ -97,7 +101,8 @@ def touch_draw(page: Any, board: Any, strokes: list[list[tuple[float, float]]]) 
 def seen_ink(page: Any, tool: Any) -> float:
     """The total brightness of the small picture the model saw, as the page drew it."""
     return tool.locator("canvas.seen").evaluate(
-        "c => c.getContext('2d').getImageData(0, 0, c.width, c.height).data.reduce((s, v, i) => i % 4 === 3 ? s : s + v, 0)"
+        "c => c.getContext('2d').getImageData(0, 0, c.width, c.height)"
+        ".data.reduce((s, v, i) => i % 4 === 3 ? s : s + v, 0)"
     )
 
 
@@ -211,7 +216,8 @@ def test_csv_dropped_on_the_zone_is_predicted(browser, demo_server, page_for):
     page = page_for(demo_server.url)
     zone = card(page, "iris").locator("[data-tool=csv] .drop")
     transfer = page.evaluate_handle(
-        """text => { const t = new DataTransfer(); t.items.add(new File([text], "dropped.csv", {type: "text/csv"})); return t; }""",
+        'text => { const t = new DataTransfer(); t.items.add(new File([text], "dropped.csv", {type: "text/csv"}));'
+        " return t; }",
         IRIS_ROWS,
     )
     zone.dispatch_event("dragover", {"dataTransfer": transfer})

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from dockml import __version__
@@ -68,7 +68,7 @@ def plan_build(
     build_spec = BuildSpec(
         models=tuple(models),
         dockml_version=__version__,
-        created=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        created=datetime.now(UTC).replace(microsecond=0).isoformat(),
         title=title,
         base_image=base_image or DEFAULT_BASE_IMAGE,
         port=settings.port,

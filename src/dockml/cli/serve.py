@@ -138,7 +138,8 @@ def _announce(settings: Settings, registry: Registry) -> None:
     for service in registry:
         signature = service.signature
         print(
-            f"  model '{service.name}' ({service.loaded.runtime.name}, {signature.task}; inputs: {signature.expected()[:80]})",
+            f"  model '{service.name}' ({service.loaded.runtime.name}, {signature.task}; "
+            f"inputs: {signature.expected()[:80]})",
             flush=True,
         )
         prefix = "" if len(registry) == 1 else f"/models/{service.name}"

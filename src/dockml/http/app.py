@@ -17,9 +17,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
+from dockml import metrics
 from dockml.config import Settings
 from dockml.errors import DockmlError, NotReady
-from dockml import metrics
 from dockml.http.docs import docs_routes
 from dockml.http.fastpath import FastPredict
 from dockml.http.guards import Edge
@@ -27,8 +27,8 @@ from dockml.http.limits import BodyLimit
 from dockml.http.mlflow import mlflow_routes
 from dockml.http.openapi import build_openapi
 from dockml.http.playground import playground_routes
-from dockml.http.protocol_errors import ProtocolErrors
 from dockml.http.problems import on_dockml_error, on_http_error, on_unexpected_error
+from dockml.http.protocol_errors import ProtocolErrors
 from dockml.http.routes import json_response, model_routes
 from dockml.http.v2 import v2_routes
 from dockml.service import ROUTES, Registry

@@ -86,7 +86,9 @@ def _model_schemas(service: ModelService) -> dict[str, Any]:
                     },
                     "required": ["columns", "data"],
                     "additionalProperties": False,
-                    "description": "pandas' split orientation: every feature once, in any order, and rows in that order.",
+                    "description": (
+                        "pandas' split orientation: every feature once, in any order, and rows in that order."
+                    ),
                 },
             ]
         },

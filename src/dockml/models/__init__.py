@@ -19,7 +19,7 @@ from dockml.config import ModelSpec
 from dockml.errors import ConfigError
 from dockml.models.base import LoadedModel, Outputs, Runtime
 
-__all__ = ["LoadedModel", "Outputs", "Runtime", "load_model", "RUNTIMES"]
+__all__ = ["RUNTIMES", "LoadedModel", "Outputs", "Runtime", "load_model"]
 
 RUNTIMES = ("auto", "onnx", "sklearn")
 log = logging.getLogger("dockml.models")

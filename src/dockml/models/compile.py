@@ -22,7 +22,6 @@ from dockml.models.onnx import SIGNATURE_KEY
 from dockml.models.parity import ParityReport, compare, sample_table
 from dockml.signature import Signature
 
-
 PARITY_KEY = "dockml.parity"
 
 
@@ -103,7 +102,7 @@ def compile_sklearn(loaded: LoadedModel, *, threads: int = 1) -> Compiled:
             model = _convert(estimator, signature, tensor_type)
             candidate = OnnxRuntime.from_session(session(model.SerializeToString(), threads))
             report = compare(loaded.runtime, candidate, table, signature.task)
-        except Exception as error:  # skl2onnx raises many untyped errors for what it cannot convert
+        except Exception as error:  # noqa: BLE001 - skl2onnx raises many untyped errors for what it cannot convert
             reasons.append(f"{tensor_type.__name__}: {type(error).__name__}: {str(error).splitlines()[0][:200]}")
             continue
         if report.passed:

@@ -134,7 +134,7 @@ def _column_transformers(estimator: Any, names: list[str]) -> list[tuple[Any, li
                 branches.append((transformer, picked))
             return branches
         if hasattr(step, "categories_"):
-            return branches + [(step, names)]
+            return [*branches, (step, names)]
         if not _keeps_columns(step, len(names)):
             return branches
     return branches
@@ -217,7 +217,7 @@ def load_sklearn(spec: ModelSpec, *, trust_pickle: bool) -> LoadedModel:
         raise ConfigError(f"{path}: cannot tell the model's inputs; list them as feature_names in its side file")
 
     categories = _string_categories(estimator, names)
-    kinds: dict[str, FeatureKind] = {name: "string" for name in categories}
+    kinds: dict[str, FeatureKind] = dict.fromkeys(categories, "string")
     is_classifier = hasattr(estimator, "classes_")
     thresholds = split_thresholds(estimator, len(names))
     signature = build_signature(
