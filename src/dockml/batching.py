@@ -129,7 +129,7 @@ class Batcher:
         outcome: Outputs | Exception | list[Outputs | Exception],
     ) -> None:
         if isinstance(outcome, list):
-            for (_, future), single in zip(batch, outcome):
+            for (_, future), single in zip(batch, outcome, strict=True):
                 _resolve(future, single)
             return
         if isinstance(outcome, Exception):

@@ -119,7 +119,7 @@ def parquet_chunks(path: Path, signature: Signature, chunk_rows: int) -> Iterato
     for batch in file.iter_batches(batch_size=chunk_rows, columns=list(signature.names)):
         columns = [batch.column(name).to_pylist() for name in signature.names]
         try:
-            table = decode_rows([list(row) for row in zip(*columns)], signature, many=True)
+            table = decode_rows([list(row) for row in zip(*columns, strict=True)], signature, many=True)
         except InvalidInput as error:
             raise InvalidInput(
                 f"in the {batch.num_rows} rows from row {start} on: {error.detail}", error.errors

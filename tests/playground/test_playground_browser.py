@@ -172,7 +172,7 @@ def test_categories_are_a_select_and_a_regression_shows_its_value(
 def test_iris_form_gives_the_right_class(browser, demo_server, page_for, screenshot):
     page = page_for(demo_server.url)
     iris = card(page, "iris")
-    for name, value in zip(["s_length", "s_width", "p_length", "p_width"], ["6.7", "3.0", "5.2", "2.3"]):
+    for name, value in zip(["s_length", "s_width", "p_length", "p_width"], ["6.7", "3.0", "5.2", "2.3"], strict=True):
         iris.get_by_label(name, exact=True).fill(value)
     iris.get_by_role("button", name="Predict").click()
     result = iris.locator("[data-tool=form] .result")
@@ -351,7 +351,7 @@ def test_tour_for_the_readme(browser, demo_server, page_for, screenshot):
     DOCKML_UPDATE_SCREENSHOTS=1 copies it to docs/playground.png."""
     page = page_for(demo_server.url, viewport={"width": 1200, "height": 900})
     iris = card(page, "iris")
-    for name, value in zip(["s_length", "s_width", "p_length", "p_width"], ["6.7", "3.0", "5.2", "2.3"]):
+    for name, value in zip(["s_length", "s_width", "p_length", "p_width"], ["6.7", "3.0", "5.2", "2.3"], strict=True):
         iris.get_by_label(name, exact=True).fill(value)
     iris.get_by_role("button", name="Predict").click()
     iris.locator("[data-tool=csv] input[type=file]").set_input_files(

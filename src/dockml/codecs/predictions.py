@@ -15,7 +15,7 @@ class PredictionEncoder:
 
     def __init__(self, signature: Signature) -> None:
         self.signature = signature
-        self.label_map_ = dict(zip(signature.raw_classes, signature.classes))
+        self.label_map_ = dict(zip(signature.raw_classes, signature.classes, strict=False))
         self.identity_ = all(raw == shown for raw, shown in self.label_map_.items())
 
     def labels(self, outputs: Outputs) -> list[Any] | np.ndarray:
@@ -33,7 +33,7 @@ class PredictionEncoder:
         matrix = np.asarray(outputs.probabilities)
         classes = self.signature.classes or tuple(range(matrix.shape[1]))
         keys = [str(c) for c in classes]
-        return [dict(zip(keys, row)) for row in matrix]
+        return [dict(zip(keys, row, strict=False)) for row in matrix]
 
     def to_json(self, outputs: Outputs, *, proba: bool) -> dict[str, Any]:
         body: dict[str, Any] = {"predictions": self.labels(outputs)}

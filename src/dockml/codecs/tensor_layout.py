@@ -176,7 +176,9 @@ class TensorLayout:
         self._check_rows(rows)
         if self.signature.all_numeric:
             return self._checked_numbers(np.column_stack([column.astype(np.float64) for column in columns]))
-        return decode_rows([list(row) for row in zip(*(column.tolist() for column in columns))], self.signature)
+        return decode_rows(
+            [list(row) for row in zip(*(column.tolist() for column in columns), strict=True)], self.signature
+        )
 
     def _checked_numbers(self, table: np.ndarray) -> np.ndarray:
         integers = self.signature.integer_columns

@@ -65,7 +65,7 @@ class OnnxRuntime:
             return {self.input_names_[0]: np.asarray(table, dtype=self.input_types_[0])}
         return {
             name: table[:, i : i + 1].astype(kind)
-            for i, (name, kind) in enumerate(zip(self.input_names_, self.input_types_))
+            for i, (name, kind) in enumerate(zip(self.input_names_, self.input_types_, strict=True))
         }
 
     def predict(self, table: np.ndarray) -> Outputs:
@@ -172,7 +172,7 @@ def load_onnx(spec: ModelSpec, *, threads: int = 1) -> LoadedModel:
         names = [f["name"] for f in stored["features"]]
         if not stored.get("named", True):
             renamed = positional_names(len(names), meta)
-            stored["features"] = [{**f, "name": name} for f, name in zip(stored["features"], renamed)]
+            stored["features"] = [{**f, "name": name} for f, name in zip(stored["features"], renamed, strict=True)]
             names = renamed
         kinds = {f["name"]: f["kind"] for f in stored["features"]}
         categories = {f["name"]: tuple(f["categories"]) for f in stored["features"] if f["categories"]}

@@ -106,7 +106,7 @@ def _string_categories(estimator: Any, names: list[str]) -> dict[str, tuple[Any,
     found: dict[str, tuple[Any, ...]] = {}
     for transformer, columns in _column_transformers(estimator, names):
         for encoder in _encoders(transformer):
-            for column, categories in zip(columns, encoder.categories_):
+            for column, categories in zip(columns, encoder.categories_, strict=False):
                 values = tuple(c for c in categories.tolist() if c is not None and c == c)
                 if values and all(isinstance(c, str) for c in values):
                     found[column] = values
@@ -174,7 +174,7 @@ def split_thresholds(estimator: Any, count: int) -> dict[int, np.ndarray]:
     """Every split threshold of each feature of a tree model: a trace of the training range."""
     thresholds: dict[int, list[float]] = {}
     for tree in _trees(estimator):
-        for feature, threshold in zip(tree.feature.tolist(), tree.threshold.tolist()):
+        for feature, threshold in zip(tree.feature.tolist(), tree.threshold.tolist(), strict=True):
             if 0 <= feature < count:
                 thresholds.setdefault(feature, []).append(threshold)
     return {feature: np.asarray(values) for feature, values in thresholds.items()}
