@@ -76,7 +76,7 @@ CORPUS = [
         "ten thousand parts",
         "POST",
         "/models/iris/predict_file",
-        dict(zip(("content", "headers"), _many_parts(10_000))),
+        dict(zip(("content", "headers"), _many_parts(10_000), strict=True)),
         400,
     ),
     (

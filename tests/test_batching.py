@@ -64,13 +64,13 @@ async def _load(url: str, bodies: list[dict]) -> list[httpx.Response]:
 
 def test_many_clients_at_once_each_get_their_own_answer(server_factory, demo_models):
     server = server_factory([str(demo_models["iris"]), "--workers", "1"])
-    data, target = load_iris(return_X_y=True)
+    data, _ = load_iris(return_X_y=True)
     bodies: list[dict] = []
     for i in range(150):
         if i % 5 == 4:
             bodies.append({"s_length": "oops", "s_width": 1, "p_length": 1, "p_width": 1})  # invalid among valid
         else:
-            bodies.append(dict(zip(IRIS_NAMES, data[i].tolist())))
+            bodies.append(dict(zip(IRIS_NAMES, data[i].tolist(), strict=True)))
     responses = asyncio.run(_load(f"{server.url}/predict", bodies))
     expected = httpx.post(f"{server.url}/predict", json={"instances": data[:150].tolist()}).json()["predictions"]
     for i, response in enumerate(responses):
@@ -104,6 +104,6 @@ def test_a_failing_row_fails_only_its_own_request(server_factory, tmp_path):
 def test_batching_off_calls_the_model_once_per_request(server_factory, demo_models):
     server = server_factory([str(demo_models["iris"]), "--workers", "1", "--batch-max-rows", "1"])
     data = load_iris().data
-    asyncio.run(_load(f"{server.url}/predict", [dict(zip(IRIS_NAMES, row)) for row in data[:40].tolist()]))
+    asyncio.run(_load(f"{server.url}/predict", [dict(zip(IRIS_NAMES, row, strict=True)) for row in data[:40].tolist()]))
     metrics = httpx.get(f"{server.url}/metrics").text
     assert _metric(metrics, 'dockml_batch_requests_count{model="iris"}') == 40

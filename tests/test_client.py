@@ -18,12 +18,12 @@ import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import dockml
-from servers import free_port
 from dockml import client as dc
 from dockml.config import load_settings
 from dockml.demos import render_digit
 from dockml.http import create_app
 from dockml.service import load_registry
+from servers import free_port
 
 IRIS = ["s_length", "s_width", "p_length", "p_width"]
 SETOSA = {"s_length": 5.1, "s_width": 3.5, "p_length": 1.4, "p_width": 0.2}
@@ -210,9 +210,11 @@ def test_api_key(server_factory, demo_models):
 
 def test_no_server_is_a_transport_error_after_the_retries():
     started = time.monotonic()
-    with dockml.Client(f"http://127.0.0.1:{free_port()}", retries=2, backoff_s=0.05) as client:
-        with pytest.raises(dc.TransportError, match="cannot reach the dockml server"):
-            client.predict(SETOSA)
+    with (
+        dockml.Client(f"http://127.0.0.1:{free_port()}", retries=2, backoff_s=0.05) as client,
+        pytest.raises(dc.TransportError, match="cannot reach the dockml server"),
+    ):
+        client.predict(SETOSA)
     assert time.monotonic() - started < 5
 
 
@@ -256,9 +258,11 @@ def test_gives_up_after_the_retries_with_the_servers_detail(demo_models):
 
 def test_retries_connection_errors_until_the_server_is_up(demo_models):
     port = free_port()
-    with threaded_server(iris_app(demo_models), port, delay_s=0.5) as url:
-        with dockml.Client(url, retries=8, backoff_s=0.1) as client:
-            assert client.predict(SETOSA).predictions == ["setosa"]
+    with (
+        threaded_server(iris_app(demo_models), port, delay_s=0.5) as url,
+        dockml.Client(url, retries=8, backoff_s=0.1) as client,
+    ):
+        assert client.predict(SETOSA).predictions == ["setosa"]
 
 
 # The async twin

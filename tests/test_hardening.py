@@ -154,7 +154,7 @@ class WritesAFile:
     def __init__(self, target: str) -> None:
         self.target = target
 
-    def __reduce__(self):  # noqa: ANN204
+    def __reduce__(self) -> tuple[object, ...]:
         return (Path.write_text, (Path(self.target), "pwned"))
 
 

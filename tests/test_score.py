@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import subprocess
 import sys
@@ -202,7 +203,7 @@ def test_a_million_rows_in_flat_memory_match_post_predict_row_by_row(server_fact
         assert header == [*IRIS, "prediction", "proba_setosa", "proba_versicolor", "proba_virginica"]
         checked = 0
         while True:
-            batch = [row for _, row in zip(range(20_000), reader)]
+            batch = list(itertools.islice(reader, 20_000))
             if not batch:
                 break
             instances = [[float(v) for v in row[:4]] for row in batch]

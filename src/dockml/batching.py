@@ -72,7 +72,8 @@ class Batcher:
         return await future
 
     def _take(self) -> list[tuple[np.ndarray, asyncio.Future[Outputs]]]:
-        taken, rows = [], 0
+        taken: list[tuple[np.ndarray, asyncio.Future[Outputs]]] = []
+        rows = 0
         while self._pending and (not taken or rows + len(self._pending[0][0]) <= self._policy.max_rows):
             item = self._pending.pop(0)
             rows += len(item[0])
@@ -97,8 +98,9 @@ class Batcher:
         try:
             outcome = await to_thread.run_sync(self._predict, batch)
             if isinstance(outcome, Exception) and len(batch) > 1:
-                outcome = await to_thread.run_sync(self._one_by_one, batch)
-            self._deliver(batch, outcome)
+                self._deliver(batch, await to_thread.run_sync(self._one_by_one, batch))
+            else:
+                self._deliver(batch, outcome)
         finally:
             self._busy = False
             if self._pending:
@@ -109,7 +111,7 @@ class Batcher:
         self._on_batch(sum(len(t) for t in tables), len(batch))
         try:
             return self._run(tables[0] if len(tables) == 1 else np.concatenate(tables))
-        except Exception as error:  # handed to the waiting requests, not raised in the loop
+        except Exception as error:  # noqa: BLE001 - handed to the waiting requests, not raised in the loop
             return error
 
     def _one_by_one(self, batch: list[tuple[np.ndarray, asyncio.Future[Outputs]]]) -> list[Outputs | Exception]:
@@ -127,7 +129,7 @@ class Batcher:
         outcome: Outputs | Exception | list[Outputs | Exception],
     ) -> None:
         if isinstance(outcome, list):
-            for (_, future), single in zip(batch, outcome):
+            for (_, future), single in zip(batch, outcome, strict=True):
                 _resolve(future, single)
             return
         if isinstance(outcome, Exception):

@@ -6,7 +6,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from dockml.config import model_spec, side_file_for
+from dockml.config import ModelSpec, model_spec, side_file_for
 from dockml.errors import ConfigError
 
 
@@ -28,7 +28,7 @@ def convert_model(source: Path, output: Path, *, trust_pickle: bool) -> Iterator
         yield f"copied {side} to {side_file_for(output)}"
 
 
-def _to_onnx(spec, output: Path, trust_pickle: bool) -> Iterator[str]:  # noqa: ANN001 - ModelSpec
+def _to_onnx(spec: ModelSpec, output: Path, trust_pickle: bool) -> Iterator[str]:
     from dockml.models.compile import compile_sklearn, write_atomically
     from dockml.models.sklearn import load_sklearn
 
@@ -45,7 +45,7 @@ def _to_onnx(spec, output: Path, trust_pickle: bool) -> Iterator[str]:  # noqa: 
     )
 
 
-def _to_skops(spec, output: Path, trust_pickle: bool) -> Iterator[str]:  # noqa: ANN001 - ModelSpec
+def _to_skops(spec: ModelSpec, output: Path, trust_pickle: bool) -> Iterator[str]:
     import skops.io as sio
 
     from dockml.models.sklearn import check_pickle_trust

@@ -47,12 +47,12 @@ def train_iris() -> tuple[Any, dict[str, Any]]:
     data = load_iris()
     frame = pd.DataFrame(data.data, columns=list(IRIS_FEATURES))
     model = RandomForestClassifier(n_estimators=100, random_state=0).fit(frame, data.target)
-    side = {
+    side: dict[str, Any] = {
         "description": "Iris species from four flower measurements (the tutorial's random-forest rf-api).",
         "class_names": list(IRIS_CLASSES),
         "trusted_types": TREE_TYPES,
     }
-    for name, description, example in zip(IRIS_FEATURES, IRIS_DESCRIPTIONS, IRIS_EXAMPLE):
+    for name, description, example in zip(IRIS_FEATURES, IRIS_DESCRIPTIONS, IRIS_EXAMPLE, strict=True):
         side[f"inputs.{name}"] = {"description": description, "example": example}
     return model, side
 
@@ -90,7 +90,7 @@ def train_digits() -> tuple[Any, dict[str, Any]]:
     side = {
         "description": "Handwritten digits 0-9 from an 8x8 grey picture; upload a PNG or JPEG of any size.",
         "trusted_types": TREE_TYPES,
-        "examples": [dict(zip(names, data.data[0].tolist()))],
+        "examples": [dict(zip(names, data.data[0].tolist(), strict=True))],
         "image": {
             "width": spec.width,
             "height": spec.height,

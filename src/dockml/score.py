@@ -46,7 +46,7 @@ class ScoreReport:
 def _pyarrow() -> Any:
     try:
         import pyarrow
-        import pyarrow.parquet  # noqa: F401 - loads the submodule
+        import pyarrow.parquet  # loads the submodule, used as pyarrow.parquet
     except ImportError:
         raise MissingDependency("Parquet needs pyarrow: install dockml[parquet] (pip install pyarrow)") from None
     return pyarrow
@@ -59,7 +59,7 @@ def _is_parquet(path: str) -> bool:
 class _CountingReader(io.RawIOBase):
     """A raw byte stream that counts what was read from it, for the progress fraction."""
 
-    def __init__(self, raw: IO[bytes]) -> None:
+    def __init__(self, raw: io.RawIOBase) -> None:
         self.raw = raw
         self.count = 0
 
@@ -67,7 +67,7 @@ class _CountingReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        size = self.raw.readinto(buffer)  # type: ignore[attr-defined]
+        size = self.raw.readinto(buffer)
         self.count += size or 0
         return size or 0
 
@@ -76,7 +76,7 @@ def csv_chunks(stream: IO[bytes], signature: Signature, chunk_rows: int) -> Iter
     """Tables of at most ``chunk_rows`` rows from a CSV byte stream, by the /predict_file rules
     (a header naming the features in any order, or none and the features in signature order).
     Errors name the line in the whole file."""
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")  # type: ignore[arg-type]
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     reader = csv.reader(text)
     layout: tuple[list[int], int, bool] | None = None
     batch: list[tuple[int, list[str]]] = []
@@ -119,7 +119,7 @@ def parquet_chunks(path: Path, signature: Signature, chunk_rows: int) -> Iterato
     for batch in file.iter_batches(batch_size=chunk_rows, columns=list(signature.names)):
         columns = [batch.column(name).to_pylist() for name in signature.names]
         try:
-            table = decode_rows([list(row) for row in zip(*columns)], signature, many=True)
+            table = decode_rows([list(row) for row in zip(*columns, strict=True)], signature, many=True)
         except InvalidInput as error:
             raise InvalidInput(
                 f"in the {batch.num_rows} rows from row {start} on: {error.detail}", error.errors
@@ -213,12 +213,16 @@ def score_file(
     return ScoreReport(rows=rows, seconds=time.perf_counter() - started)
 
 
+def _constant(value: float) -> Callable[[], float | None]:
+    return lambda: value
+
+
 def _chunks(
     stack: contextlib.ExitStack, signature: Signature, source: str, chunk_rows: int
 ) -> Iterator[tuple[np.ndarray, Callable[[], float | None]]]:
     if _is_parquet(source):
         for table, fraction in parquet_chunks(Path(source), signature, chunk_rows):
-            yield table, (lambda done=fraction: done)
+            yield table, _constant(fraction)
         return
     if source == STDIO:
         for table in csv_chunks(sys.stdin.buffer, signature, chunk_rows):

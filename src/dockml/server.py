@@ -8,6 +8,7 @@ worker's accept loop take most keep-alive connections from a single shared socke
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -50,7 +51,8 @@ def _uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
         lifespan="on",
         server_header=False,
         access_log=False,  # dockml writes its own, with the request id (--access-log)
-        timeout_graceful_shutdown=max(0.1, settings.shutdown_grace_s - settings.shutdown_drain_s),
+        # uvicorn annotates int, but hands the value to asyncio.wait_for, which takes fractions of a second.
+        timeout_graceful_shutdown=max(0.1, settings.shutdown_grace_s - settings.shutdown_drain_s),  # type: ignore[arg-type]
     )
 
 
@@ -136,10 +138,8 @@ class Supervisor:
         # The first signal starts each worker's graceful shutdown; a second makes them exit at once.
         self.stopping = True
         for pid in self.children:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
 
     def run(self) -> None:
         signal.signal(signal.SIGTERM, self._stop)
@@ -154,14 +154,14 @@ class Supervisor:
                 break
             except InterruptedError:
                 continue
-            index = self.children.pop(pid, None)
-            if index is None:
+            slot = self.children.pop(pid, None)
+            if slot is None:
                 continue
             self._mark_dead(pid)
             if not self.stopping:
                 log.warning("worker %d exited (status %d); starting another", pid, status)
                 time.sleep(0.5)  # a worker that dies at once must not spin the CPU
-                self._fork(index)
+                self._fork(slot)
         for sock in self.sockets:
             sock.close()
 

@@ -108,7 +108,7 @@ class Signature:
         if self.multi_output:
             output["targets"] = list(self.targets)
             if self.target_classes:
-                output["classes"] = {t: list(c) for t, c in zip(self.targets, self.target_classes)}
+                output["classes"] = {t: list(c) for t, c in zip(self.targets, self.target_classes, strict=False)}
         output["probabilities"] = self.probabilities
         if self.image is not None:
             out["image"] = {
@@ -268,17 +268,17 @@ def facts_to_dict(facts: ModelFacts) -> dict[str, Any]:
 
 def facts_from_dict(stored: dict[str, Any], names: list[str] | None = None) -> ModelFacts:
     """The inverse of facts_to_dict; ``names`` renames the features in order."""
-    features = stored["features"]
-    names = names or [f["name"] for f in features]
+    named = list(zip(names or [f["name"] for f in stored["features"]], stored["features"], strict=True))
+    names = [name for name, _ in named]
     return ModelFacts(
         names=names,
         task=stored["task"],
-        kinds={name: f["kind"] for name, f in zip(names, features)},
-        categories={name: tuple(f["categories"]) for name, f in zip(names, features) if f["categories"] is not None},
+        kinds={name: f["kind"] for name, f in named},
+        categories={name: tuple(f["categories"]) for name, f in named if f["categories"] is not None},
         raw_classes=list(stored["raw_classes"]),
-        typical={name: f["example"] for name, f in zip(names, features) if f["example"] is not None},
-        allows_missing=frozenset(name for name, f in zip(names, features) if f.get("allows_missing")),
-        allows_unknown=frozenset(name for name, f in zip(names, features) if f.get("allows_unknown")),
+        typical={name: f["example"] for name, f in named if f["example"] is not None},
+        allows_missing=frozenset(name for name, f in named if f.get("allows_missing")),
+        allows_unknown=frozenset(name for name, f in named if f.get("allows_unknown")),
         targets=int(stored.get("targets", 0)),
         target_classes=[list(c) for c in stored.get("target_classes", [])],
         probabilities=bool(stored.get("probabilities", stored["task"] == "classification")),

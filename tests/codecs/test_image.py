@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 from sklearn.datasets import load_digits
 
-from payloads import white_png
 from dockml.codecs.image import decode_image, open_image
 from dockml.config import ImageSpec
 from dockml.demos import render_digit
 from dockml.errors import DockmlError, MalformedInput, PayloadTooLarge
+from payloads import white_png
 
 DIGITS = load_digits()
 MAX_PIXELS = 40_000_000

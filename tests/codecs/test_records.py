@@ -28,7 +28,7 @@ MIXED = Signature(
 )
 EXPECTED = "expected s_length, s_width, p_length, p_width"
 ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
-RECORDS = [dict(zip(IRIS.names, row)) for row in ROWS]
+RECORDS = [dict(zip(IRIS.names, row, strict=True)) for row in ROWS]
 
 
 def invalid(payload: Any, signature: Signature = IRIS) -> InvalidInput:
@@ -265,7 +265,7 @@ finite = st.floats(allow_nan=False, allow_infinity=False)
 @settings(max_examples=200, deadline=None)
 @given(rows=st.lists(st.lists(finite, min_size=4, max_size=4), min_size=1, max_size=10))
 def test_finite_rows_round_trip_exactly(rows: list[list[float]]) -> None:
-    records = [dict(zip(IRIS.names, row)) for row in rows]
+    records = [dict(zip(IRIS.names, row, strict=True)) for row in rows]
 
     assert decode_json(records, IRIS).tolist() == rows
 

@@ -9,7 +9,6 @@ import pytest
 
 from dockml.codecs.tensors import Tensor, decode_infer_request, encode_infer_response
 from dockml.errors import MalformedInput
-
 from v2_spec import binary_request, read_response
 
 

@@ -174,7 +174,10 @@ def test_image_is_small_and_clean(rf_api, base_image: str) -> None:
     labels = config["Labels"]
     assert len(labels["dev.dockml.model.iris_rf.sha256"]) == 64
     assert labels["org.opencontainers.image.title"] == tag
-    probe = "import importlib.util as u, os; print(u.find_spec('sklearn'), u.find_spec('scipy'), os.path.exists('/tmp/ca.crt'))"
+    probe = (
+        "import importlib.util as u, os; "
+        "print(u.find_spec('sklearn'), u.find_spec('scipy'), os.path.exists('/tmp/ca.crt'))"
+    )
     assert docker("run", "--rm", "--network", "none", tag, "python3", "-c", probe).stdout.strip() == "None None False"
 
 

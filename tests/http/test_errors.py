@@ -161,8 +161,9 @@ def test_not_an_image(demo_client):
 
 
 def test_gif_is_not_accepted(demo_client):
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     out = io.BytesIO()
     Image.new("L", (8, 8)).save(out, format="GIF")

@@ -64,9 +64,11 @@ def test_unprintable_request_id_is_replaced(iris_client):
 
 
 def test_json_access_log_has_the_request_id(demo_models, caplog):
-    with make_client([f"iris={demo_models['iris']}"], access_log="json") as client:
-        with caplog.at_level(logging.INFO, logger="dockml.access"):
-            client.get("/predict?" + IRIS_QUERY, headers={"X-Request-ID": "log-me"})
+    with (
+        make_client([f"iris={demo_models['iris']}"], access_log="json") as client,
+        caplog.at_level(logging.INFO, logger="dockml.access"),
+    ):
+        client.get("/predict?" + IRIS_QUERY, headers={"X-Request-ID": "log-me"})
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "dockml.access"]
     assert {"request_id": "log-me", "method": "GET", "path": "/predict", "status": 200}.items() <= lines[-1].items()
 

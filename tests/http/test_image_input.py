@@ -24,7 +24,7 @@ def test_input_is_the_decoded_picture_in_rows(demo_client, path):
     grid = np.asarray(body["input"])
     assert grid.shape == (8, 8)
     assert np.array_equal(grid.reshape(1, -1), decode_image(png, ImageSpec(), max_pixels=10**6))
-    assert 0 <= grid.min() and grid.max() <= 16
+    assert grid.min() >= 0 and grid.max() <= 16
     assert body["predictions"] == [int(DIGITS.target[5])]
     assert set(body["probabilities"][0]) == {str(d) for d in range(10)}
 

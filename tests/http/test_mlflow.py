@@ -31,7 +31,7 @@ def client(demo_models: dict[str, Path], tmp_path_factory: pytest.TempPathFactor
 
 
 def records(*rows: list[float]) -> list[dict[str, float]]:
-    return [dict(zip(IRIS, row)) for row in rows]
+    return [dict(zip(IRIS, row, strict=True)) for row in rows]
 
 
 @pytest.mark.parametrize(
@@ -68,7 +68,9 @@ def test_every_json_format(client, body):
 
 
 def test_one_record_as_columns_of_single_values(client):
-    assert client.post("/invocations", json={"inputs": dict(zip(IRIS, SETOSA))}).json() == {"predictions": ["setosa"]}
+    assert client.post("/invocations", json={"inputs": dict(zip(IRIS, SETOSA, strict=True))}).json() == {
+        "predictions": ["setosa"]
+    }
 
 
 @pytest.mark.parametrize("content_type", ["text/csv", "text/csv; charset=utf-8"])

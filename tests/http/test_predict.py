@@ -164,7 +164,7 @@ def test_digit_image_of_another_size_as_jpeg(demo_client):
 
 def test_digits_accepts_the_64_pixels_as_json(demo_client):
     digits = load_digits()
-    record = dict(zip(digits.feature_names, digits.data[5].tolist()))
+    record = dict(zip(digits.feature_names, digits.data[5].tolist(), strict=True))
     assert demo_client.post("/models/digits/predict", json=record).json() == {"predictions": [int(digits.target[5])]}
 
 

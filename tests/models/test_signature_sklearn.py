@@ -10,8 +10,8 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
-import skops.io as sio
 import sklearn.base
+import skops.io as sio
 from sklearn.datasets import load_iris
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -174,7 +174,7 @@ def test_file_that_is_not_skops_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "broken.skops"
     path.write_bytes(b"not a zip file")
 
-    with pytest.raises(ConfigError, match="is not a readable .skops file"):
+    with pytest.raises(ConfigError, match=r"is not a readable \.skops file"):
         load(path)
 
 

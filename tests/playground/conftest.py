@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
@@ -66,7 +67,7 @@ def _stop(server: RunningServer) -> None:
     server.process.terminate()
     try:
         server.process.communicate(timeout=15)
-    except Exception:
+    except subprocess.TimeoutExpired:
         server.process.kill()
         server.process.communicate()
 

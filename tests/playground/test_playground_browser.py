@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -66,7 +67,10 @@ def card(page: Any, name: str) -> Any:
 def draw(page: Any, board: Any, strokes: list[list[tuple[float, float]]]) -> None:
     board.scroll_into_view_if_needed()
     box = board.bounding_box()
-    at = lambda x, y: (box["x"] + x * box["width"], box["y"] + y * box["height"])  # noqa: E731
+
+    def at(x: float, y: float) -> tuple[float, float]:
+        return box["x"] + x * box["width"], box["y"] + y * box["height"]
+
     for stroke in strokes:
         page.mouse.move(*at(*stroke[0]))
         page.mouse.down()
@@ -85,7 +89,7 @@ def touch_draw(page: Any, board: Any, strokes: list[list[tuple[float, float]]]) 
         cdp.send(
             "Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": points[0][0], "y": points[0][1]}]}
         )
-        for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        for (x0, y0), (x1, y1) in itertools.pairwise(points):
             for step in range(1, 9):
                 x, y = x0 + (x1 - x0) * step / 8, y0 + (y1 - y0) * step / 8
                 cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
@@ -96,7 +100,8 @@ def touch_draw(page: Any, board: Any, strokes: list[list[tuple[float, float]]]) 
 def seen_ink(page: Any, tool: Any) -> float:
     """The total brightness of the small picture the model saw, as the page drew it."""
     return tool.locator("canvas.seen").evaluate(
-        "c => c.getContext('2d').getImageData(0, 0, c.width, c.height).data.reduce((s, v, i) => i % 4 === 3 ? s : s + v, 0)"
+        "c => c.getContext('2d').getImageData(0, 0, c.width, c.height)"
+        ".data.reduce((s, v, i) => i % 4 === 3 ? s : s + v, 0)"
     )
 
 
@@ -166,7 +171,7 @@ def test_categories_are_a_select_and_a_regression_shows_its_value(
 def test_iris_form_gives_the_right_class(browser, demo_server, page_for, screenshot):
     page = page_for(demo_server.url)
     iris = card(page, "iris")
-    for name, value in zip(["s_length", "s_width", "p_length", "p_width"], ["6.7", "3.0", "5.2", "2.3"]):
+    for name, value in zip(["s_length", "s_width", "p_length", "p_width"], ["6.7", "3.0", "5.2", "2.3"], strict=True):
         iris.get_by_label(name, exact=True).fill(value)
     iris.get_by_role("button", name="Predict").click()
     result = iris.locator("[data-tool=form] .result")
@@ -210,7 +215,8 @@ def test_csv_dropped_on_the_zone_is_predicted(browser, demo_server, page_for):
     page = page_for(demo_server.url)
     zone = card(page, "iris").locator("[data-tool=csv] .drop")
     transfer = page.evaluate_handle(
-        """text => { const t = new DataTransfer(); t.items.add(new File([text], "dropped.csv", {type: "text/csv"})); return t; }""",
+        'text => { const t = new DataTransfer(); t.items.add(new File([text], "dropped.csv", {type: "text/csv"}));'
+        " return t; }",
         IRIS_ROWS,
     )
     zone.dispatch_event("dragover", {"dataTransfer": transfer})
@@ -344,7 +350,7 @@ def test_tour_for_the_readme(browser, demo_server, page_for, screenshot):
     DOCKML_UPDATE_SCREENSHOTS=1 copies it to docs/playground.png."""
     page = page_for(demo_server.url, viewport={"width": 1200, "height": 900})
     iris = card(page, "iris")
-    for name, value in zip(["s_length", "s_width", "p_length", "p_width"], ["6.7", "3.0", "5.2", "2.3"]):
+    for name, value in zip(["s_length", "s_width", "p_length", "p_width"], ["6.7", "3.0", "5.2", "2.3"], strict=True):
         iris.get_by_label(name, exact=True).fill(value)
     iris.get_by_role("button", name="Predict").click()
     iris.locator("[data-tool=csv] input[type=file]").set_input_files(

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from dockml import __version__
@@ -65,13 +65,13 @@ def plan_build(
         server.pop("workers", None)  # in the container: one worker per core of the machine it runs on
     if needs_sklearn and settings.trust_pickle:
         server["trust_pickle"] = True
-    spec = BuildSpec(
+    build_spec = BuildSpec(
         models=tuple(models),
         dockml_version=__version__,
-        created=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        created=datetime.now(UTC).replace(microsecond=0).isoformat(),
         title=title,
         base_image=base_image or DEFAULT_BASE_IMAGE,
         port=settings.port,
         ca_cert=ca_cert,
     )
-    return BuildPlan(spec, artifacts, side_files, pinned_requirements(sklearn=needs_sklearn), server)
+    return BuildPlan(build_spec, artifacts, side_files, pinned_requirements(sklearn=needs_sklearn), server)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from dockml import __version__
 from dockml.cli import client, convert, image, k8s, serve
@@ -31,8 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         arguments.print_help()
         return 2
+    run: Callable[[argparse.Namespace], int] = args.run
     try:
-        return args.run(args)
+        return run(args)
     except DockmlError as error:
         print(f"dockml: error: {error.detail}", file=sys.stderr)
         return error.exit_code

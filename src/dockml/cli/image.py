@@ -95,15 +95,18 @@ def run_build(args: argparse.Namespace) -> int:
     )
     for model in plan.spec.models:
         print(f"model '{model.name}': ships as {model.file} ({model.runtime})", flush=True)
-    write = lambda folder: write_context(  # noqa: E731
-        plan.spec,
-        folder,
-        artifacts=plan.artifacts,
-        side_files=plan.side_files,
-        requirements=plan.requirements,
-        server_settings=plan.server_settings,
-        ca_cert=args.ca_cert,
-    )
+
+    def write(folder: Path) -> Path:
+        return write_context(
+            plan.spec,
+            folder,
+            artifacts=plan.artifacts,
+            side_files=plan.side_files,
+            requirements=plan.requirements,
+            server_settings=plan.server_settings,
+            ca_cert=args.ca_cert,
+        )
+
     if args.context_only:
         write(args.context_only)
         print(

@@ -98,7 +98,9 @@ def register(commands: Any) -> None:
         type=int,
         default=5,
         metavar="S",
-        help="after SIGTERM, keep serving S seconds with /health/ready at 503 while endpoints drop the pod (default: 5)",
+        help=(
+            "after SIGTERM, keep serving S seconds with /health/ready at 503 while endpoints drop the pod (default: 5)"
+        ),
     )
     serving.add_argument(
         "--grace-s",
@@ -143,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
     elif args.output is not None:
         written = write_files(args.output, render_manifests(spec))
         print(
-            f"wrote {', '.join(path.name for path in written)} to {args.output}; apply them with: kubectl apply -f {args.output}",
+            f"wrote {', '.join(path.name for path in written)} to {args.output}; "
+            f"apply them with: kubectl apply -f {args.output}",
             file=sys.stderr,
         )
     else:

@@ -7,10 +7,14 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dockml import __version__
 from dockml.cli.options import add_serving_options, configure_logging, settings_or_demos
+
+if TYPE_CHECKING:
+    from dockml.config import Settings
+    from dockml.service import Registry
 
 DESCRIPTION = """\
 Serve models as a documented web service.
@@ -119,7 +123,7 @@ def register(commands: Any) -> None:
     serve.set_defaults(run=run)
 
 
-def _announce(settings, registry) -> None:  # noqa: ANN001 - Settings, Registry
+def _announce(settings: Settings, registry: Registry) -> None:
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     base = f"http://{host}:{settings.port}"
     print(f"dockml {__version__} serving {len(registry)} model(s) on {base}", flush=True)
@@ -134,7 +138,8 @@ def _announce(settings, registry) -> None:  # noqa: ANN001 - Settings, Registry
     for service in registry:
         signature = service.signature
         print(
-            f"  model '{service.name}' ({service.loaded.runtime.name}, {signature.task}; inputs: {signature.expected()[:80]})",
+            f"  model '{service.name}' ({service.loaded.runtime.name}, {signature.task}; "
+            f"inputs: {signature.expected()[:80]})",
             flush=True,
         )
         prefix = "" if len(registry) == 1 else f"/models/{service.name}"

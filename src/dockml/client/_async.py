@@ -99,7 +99,8 @@ class AsyncClient:
 
     async def models(self) -> list[dict[str, Any]]:
         """Every served model with its signature, runtime and endpoints."""
-        return read(await self._send(Call("GET", "/models")))["models"]
+        models: list[dict[str, Any]] = read(await self._send(Call("GET", "/models")))["models"]
+        return models
 
     async def health(self) -> bool:
         """True when every model is loaded and warmed, False while not; TransportError if unreachable."""

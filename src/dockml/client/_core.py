@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ class Retry:
                 return min(self.max_backoff_s, max(0.0, float(retry_after)))
             except ValueError:
                 pass  # an HTTP date: fall back to our own backoff
-        return min(self.max_backoff_s, self.backoff_s * 2**attempt) * random.uniform(0.5, 1.0)
+        return min(self.max_backoff_s, self.backoff_s * 2.0**attempt) * random.uniform(0.5, 1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,7 @@ class Predictions:
     def __len__(self) -> int:
         return len(self.predictions)
 
-    def __iter__(self):  # noqa: ANN204 - an iterator over the predictions
+    def __iter__(self) -> Iterator[Any]:
         return iter(self.predictions)
 
 

@@ -100,7 +100,8 @@ class Client:
 
     def models(self) -> list[dict[str, Any]]:
         """Every served model with its signature, runtime and endpoints."""
-        return read(self._send(Call("GET", "/models")))["models"]
+        models: list[dict[str, Any]] = read(self._send(Call("GET", "/models")))["models"]
+        return models
 
     def health(self) -> bool:
         """True when every model is loaded and warmed, False while not; TransportError if unreachable."""

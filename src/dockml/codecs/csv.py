@@ -94,7 +94,7 @@ def parse_cells(rows: list[tuple[int, list[str]]], order: list[int], width: int,
             errors.append(FieldError(f"line {line}", f"{where}expected {width} values, got {len(cells)}"))
             continue
         row = []
-        for feature, column in zip(signature.features, order):
+        for feature, column in zip(signature.features, order, strict=True):
             value, message = parse_text(feature, cells[column], where)
             if message:
                 errors.append(FieldError(feature.name, message))

@@ -79,4 +79,6 @@ def _columns(columns: dict[str, Any], signature: Signature) -> np.ndarray:
     if len(lengths) != 1 or 0 in lengths:
         raise InvalidInput("'inputs' columns must all hold the same, non-zero number of values")
     names = list(columns)
-    return decode_records([dict(zip(names, row)) for row in zip(*columns.values())], signature)
+    return decode_records(
+        [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)], signature
+    )

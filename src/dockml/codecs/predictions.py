@@ -19,7 +19,7 @@ class PredictionEncoder:
 
     def __init__(self, signature: Signature) -> None:
         self.signature = signature
-        self.label_map_ = dict(zip(signature.raw_classes, signature.classes))
+        self.label_map_ = dict(zip(signature.raw_classes, signature.classes, strict=False))
         self.identity_ = all(raw == shown for raw, shown in self.label_map_.items())
 
     def labels(self, outputs: Outputs) -> list[Any] | np.ndarray:
@@ -33,7 +33,7 @@ class PredictionEncoder:
             raise ValueError(f"the model gave outputs of shape {values.shape} for a single-output signature")
         if not self.signature.labelled:
             return values
-        labels = values.tolist()
+        labels: list[Any] = values.tolist()
         if self.identity_:
             return labels
         return [self.label_map_.get(v, v) for v in labels]
@@ -44,16 +44,16 @@ class PredictionEncoder:
         if isinstance(outputs.probabilities, list):  # a multi-output classifier: a matrix per target
             per_target = [
                 self._rows(np.asarray(matrix), classes)
-                for matrix, classes in zip(outputs.probabilities, self.signature.target_classes)
+                for matrix, classes in zip(outputs.probabilities, self.signature.target_classes, strict=False)
             ]
-            return [dict(zip(self.signature.targets, row)) for row in zip(*per_target)]
+            return [dict(zip(self.signature.targets, row, strict=False)) for row in zip(*per_target, strict=False)]
         matrix = np.asarray(outputs.probabilities)
         return self._rows(matrix, self.signature.classes or tuple(range(matrix.shape[1])))
 
     @staticmethod
     def _rows(matrix: np.ndarray, classes: tuple[Any, ...]) -> list[dict[str, Any]]:
         keys = [str(c) for c in classes]
-        return [dict(zip(keys, row)) for row in matrix]
+        return [dict(zip(keys, row, strict=False)) for row in matrix]
 
     def to_json(self, outputs: Outputs, *, proba: bool) -> dict[str, Any]:
         body: dict[str, Any] = {"predictions": self.labels(outputs)}

@@ -117,7 +117,7 @@ def _typed_table(rows: list[list[Any]], signature: Signature, many: bool) -> np.
     # The slow path: find every bad value and say which it is.
     for index, row in enumerate(rows):
         where = f"row {index}, " if many else ""
-        for feature, value in zip(signature.features, row):
+        for feature, value in zip(signature.features, row, strict=True):
             message = check_json_value(feature, value, where)
             if message:
                 errors.append(FieldError(feature.name, message))

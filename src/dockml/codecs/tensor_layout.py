@@ -29,6 +29,7 @@ from dockml.signature import Signature
 
 COMBINED = "input"
 LABEL, PROBABILITIES, VALUE = "label", "probabilities", "value"
+_LABEL_TYPES = {"INT64": np.int64, "FP64": np.float64, "BOOL": np.bool_}
 _FEATURE_TYPES = {"number": "FP64", "integer": "INT64", "string": "BYTES", "boolean": "BOOL"}
 
 
@@ -179,7 +180,8 @@ class TensorLayout:
         self._check_rows(rows)
         if self.signature.all_numeric:
             return self._checked_numbers(np.column_stack([column.astype(np.float64) for column in columns]))
-        return decode_rows([list(row) for row in zip(*(column.tolist() for column in columns))], self.signature)
+        table = [list(row) for row in zip(*(column.tolist() for column in columns), strict=True)]
+        return decode_rows(table, self.signature)
 
     def _checked_numbers(self, table: np.ndarray) -> np.ndarray:
         if numbers_fit(table, self.signature):
@@ -203,12 +205,10 @@ class TensorLayout:
             )
             return Tensor(spec.name, values.shape, spec.datatype, values.reshape(-1))
         labels = np.asarray(self.encoder.labels(outputs), dtype=object)
-        shape = labels.shape
-        labels = labels.reshape(-1)
-        array = {
-            "BYTES": lambda: np.array([str(value) for value in labels], dtype=object),
-            "INT64": lambda: np.asarray(labels, dtype=np.int64),
-            "FP64": lambda: np.asarray(labels, dtype=np.float64),
-            "BOOL": lambda: np.asarray(labels, dtype=bool),
-        }[spec.datatype]()
-        return Tensor(spec.name, shape, spec.datatype, array)
+        flat = labels.reshape(-1)
+        array = (
+            np.array([str(value) for value in flat.tolist()], dtype=object)
+            if spec.datatype == "BYTES"
+            else flat.astype(_LABEL_TYPES[spec.datatype])
+        )
+        return Tensor(spec.name, labels.shape, spec.datatype, array)

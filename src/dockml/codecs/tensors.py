@@ -207,7 +207,7 @@ def _from_json(data: Any, name: str, datatype: str, count: int) -> np.ndarray:
         if not kinds <= {bool}:
             raise MalformedInput(f"input '{name}': BOOL data must be true or false, got {_first_other(values, {bool})}")
         return np.array(values, dtype=bool)
-    allowed = {int} if datatype in INTEGER_TYPES else {int, float}
+    allowed: set[type] = {int} if datatype in INTEGER_TYPES else {int, float}
     if not kinds <= allowed:
         wanted = "whole JSON numbers" if datatype in INTEGER_TYPES else "JSON numbers"
         raise MalformedInput(f"input '{name}': {datatype} data must be {wanted}, got {_first_other(values, allowed)}")
@@ -293,7 +293,7 @@ def _requested_outputs(outputs: Any) -> tuple[RequestedOutput, ...] | None:
 
 def encode_bytes(elements: np.ndarray) -> bytes:
     """BYTES elements (str or bytes) as 4-byte lengths, each followed by its bytes."""
-    parts = []
+    parts: list[bytes] = []
     for element in elements.tolist():
         data = element.encode("utf-8") if isinstance(element, str) else bytes(element)
         parts += (_LENGTH.pack(len(data)), data)

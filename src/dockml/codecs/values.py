@@ -109,7 +109,7 @@ def numbers_fit(table: np.ndarray, signature: Signature) -> bool:
 def with_missing_as_nan(table: np.ndarray) -> np.ndarray:
     """None (JSON null) -> NaN in an object table: what encoders, imputers and ONNX Runtime read as missing."""
     if table.dtype == object:
-        table[np.equal(table, None)] = np.nan
+        table[table == None] = np.nan  # noqa: E711 - element-wise: `is None` would test the array
     return table
 
 

@@ -47,7 +47,7 @@ def swagger_ui_folder() -> Path:
     spec = importlib.util.find_spec("swagger_ui")
     if spec is None or not spec.submodule_search_locations:
         raise MissingDependency("the Swagger UI needs swagger-ui-py: pip install swagger-ui-py")
-    return Path(list(spec.submodule_search_locations)[0]) / "static"
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
 
 
 async def page(request: Request) -> Response:

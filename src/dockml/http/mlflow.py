@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 
 import orjson
@@ -61,7 +62,7 @@ def _content_type(request: Request) -> str:
 
 
 def mlflow_routes(registry: Registry, settings: Settings) -> list[BaseRoute]:
-    def invocations(service: ModelService):  # noqa: ANN202 - a Starlette endpoint
+    def invocations(service: ModelService) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             request.scope["dockml.labels"] = (service.name, "invocations")
             try:

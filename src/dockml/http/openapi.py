@@ -54,7 +54,10 @@ def _model_schemas(service: ModelService) -> dict[str, Any]:
         "minItems": len(signature.features),
         "maxItems": len(signature.features),
     }
-    ref = lambda suffix: {"$ref": f"#/components/schemas/{base}{suffix}"}  # noqa: E731
+
+    def ref(suffix: str) -> dict[str, str]:
+        return {"$ref": f"#/components/schemas/{base}{suffix}"}
+
     width = len(signature.features)
     kinds = sorted({kind for f in signature.features for kind in _types(_feature_schema(f))})
     cell = {"type": kinds[0] if len(kinds) == 1 else kinds}
@@ -91,7 +94,9 @@ def _model_schemas(service: ModelService) -> dict[str, Any]:
                     },
                     "required": ["columns", "data"],
                     "additionalProperties": False,
-                    "description": "pandas' split orientation: every feature once, in any order, and rows in that order.",
+                    "description": (
+                        "pandas' split orientation: every feature once, in any order, and rows in that order."
+                    ),
                 },
             ]
         },
@@ -307,9 +312,9 @@ def _predict_paths(service: ModelService, prefix: str, tag: str) -> dict[str, An
 
 
 def _service_paths() -> dict[str, Any]:
-    plain = lambda summary, description: {  # noqa: E731
-        "get": {"tags": ["service"], "summary": summary, "responses": {"200": {"description": description}}}
-    }
+    def plain(summary: str, description: str) -> dict[str, Any]:
+        return {"get": {"tags": ["service"], "summary": summary, "responses": {"200": {"description": description}}}}
+
     return {
         "/health/live": plain("Liveness: the process is up", "Alive"),
         "/health/ready": {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -33,7 +34,7 @@ def problem_body(status: int, detail: str, errors: list[FieldError] | None = Non
 
 
 def problem(
-    status: int, detail: str, errors: list[FieldError] | None = None, headers: dict[str, str] | None = None
+    status: int, detail: str, errors: list[FieldError] | None = None, headers: Mapping[str, str] | None = None
 ) -> Response:
     return Response(problem_body(status, detail, errors), status_code=status, media_type=MEDIA_TYPE, headers=headers)
 

@@ -35,11 +35,8 @@ async def _upload(request: Request, what: str) -> bytes:
         )
     async with request.form(max_files=MAX_FORM_PARTS, max_fields=MAX_FORM_PARTS) as form:
         uploads = [value for value in form.values() if isinstance(value, UploadFile)]
-        chosen = (
-            form.get("file")
-            if isinstance(form.get("file"), UploadFile)
-            else (uploads[0] if len(uploads) == 1 else None)
-        )
+        named = form.get("file")
+        chosen = named if isinstance(named, UploadFile) else (uploads[0] if len(uploads) == 1 else None)
         if chosen is None:
             raise InvalidInput(
                 f"no {what} in the upload; send it in a multipart part named 'file'", [FieldError("file", "missing")]

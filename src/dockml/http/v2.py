@@ -142,7 +142,7 @@ def v2_routes(registry: Registry) -> list[BaseRoute]:
         outputs = await service.predict(tensors.table(inference.inputs))
         head = {"model_name": service.name, "model_version": VERSION, "id": inference.id or str(uuid.uuid4())}
         encoded = tensors.encode(outputs, [name for name, _ in wanted])
-        pairs = [(tensor, inference.binary(asked)) for tensor, (_, asked) in zip(encoded, wanted)]
+        pairs = [(tensor, inference.binary(asked)) for tensor, (_, asked) in zip(encoded, wanted, strict=True)]
         content, json_length = encode_infer_response(head, pairs)
         if json_length is None:
             return Response(content, media_type="application/json")

@@ -79,7 +79,8 @@ def values(spec: K8sSpec) -> list[tuple[str, str, Any]]:
 
 def _values_yaml(spec: K8sSpec) -> str:
     parts = [
-        f"# Values for the {spec.name} chart, written by `dockml k8s --helm`; docs/kubernetes.md in dockml says what each does.\n"
+        f"# Values for the {spec.name} chart, written by `dockml k8s --helm`; "
+        "docs/kubernetes.md in dockml says what each does.\n"
     ]
     for comment, key, value in values(spec):
         parts.append("\n" + "".join(f"# {line}\n" for line in comment.splitlines()) + dump({key: value}))
@@ -351,7 +352,7 @@ Try it from this machine:
   kubectl port-forward --namespace {{ .Release.Namespace }} service/{{ include "dockml.fullname" . }} 5000:{{ .Values.service.port }}
   then open http://127.0.0.1:5000/apidocs
 {{- end }}
-"""
+"""  # noqa: E501 - one command per line, as a person copies it
 
 
 def render_chart(spec: K8sSpec) -> dict[str, str]:

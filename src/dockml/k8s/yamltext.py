@@ -54,7 +54,7 @@ def _entry(head: str, value: Any, *, nested_indent: int) -> list[str]:
     if isinstance(value, Sequence) and not isinstance(value, str):
         if not value:
             return [head + " []"]
-        return [head] + _sequence(value)
+        return [head, *_sequence(value)]
     return [f"{head} {scalar(value)}"]
 
 

@@ -13,6 +13,7 @@ import importlib.metadata
 import logging
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from dockml.config import ModelSpec
 from dockml.errors import ConfigError, DockmlError
 from dockml.models.base import LoadedModel, Outputs, Runtime
 
-__all__ = ["LoadedModel", "Outputs", "Runtime", "load_model", "RUNTIMES"]
+__all__ = ["RUNTIMES", "LoadedModel", "Outputs", "Runtime", "load_model"]
 
 RUNTIMES = ("auto", "onnx", "sklearn")
 SAMPLE_MAX_ROWS = 10_000
@@ -118,7 +119,7 @@ def check_sha256(spec: ModelSpec) -> None:
         )
 
 
-def _compiled_info(loaded: LoadedModel, spec: ModelSpec, report: dict | None, *, cache: str) -> LoadedModel:
+def _compiled_info(loaded: LoadedModel, spec: ModelSpec, report: dict[str, Any] | None, *, cache: str) -> LoadedModel:
     loaded.info.update(
         {
             "format": spec.path.suffix.lower().lstrip("."),

@@ -106,7 +106,7 @@ def compile_sklearn(loaded: LoadedModel, *, threads: int = 1) -> Compiled:
                 if without.passed:
                     served = without_missing(signature)
                     report = replace(without, reason=MISSING_REFUSED)
-        except Exception as error:  # skl2onnx raises many untyped errors for what it cannot convert
+        except Exception as error:  # noqa: BLE001 - skl2onnx raises many untyped errors for what it cannot convert
             reasons.append(f"{tensor_type.__name__}: {type(error).__name__}: {str(error).splitlines()[0][:200]}")
             continue
         if report.passed:

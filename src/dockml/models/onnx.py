@@ -69,7 +69,7 @@ class OnnxRuntime:
             return {self.input_names_[0]: np.asarray(values, dtype=self.input_types_[0])}
         return {
             name: table[:, i : i + 1].astype(kind)
-            for i, (name, kind) in enumerate(zip(self.input_names_, self.input_types_))
+            for i, (name, kind) in enumerate(zip(self.input_names_, self.input_types_, strict=False))
         }
 
     def predict(self, table: np.ndarray) -> Outputs:
@@ -134,7 +134,7 @@ def _read_inputs(path: Path, session: ort.InferenceSession, meta: Any) -> tuple[
             )
         width = len(meta.feature_names)
     names = positional_names(width, meta)
-    return names, {name: _KINDS[inputs[0].type] for name in names}
+    return names, dict.fromkeys(names, _KINDS[inputs[0].type])
 
 
 def check_external_data(path: Path) -> None:
@@ -147,7 +147,7 @@ def check_external_data(path: Path) -> None:
         return
     try:
         model = onnx.load(str(path), load_external_data=False)
-    except Exception:  # not a model at all: ONNX Runtime's refusal, next, says so
+    except Exception:  # noqa: BLE001 - not a model at all: ONNX Runtime's refusal, next, says so
         return
     folder = path.resolve().parent
     for tensor in _get_all_tensors(model):
@@ -166,7 +166,7 @@ def load_onnx(spec: ModelSpec, *, threads: int = 1) -> LoadedModel:
     check_external_data(path)
     try:
         onnx_session = session(str(path), threads)
-    except Exception as error:  # onnxruntime raises its own untyped errors for bad files
+    except Exception as error:  # noqa: BLE001 - onnxruntime raises its own untyped errors for bad files
         raise ConfigError(f"{path} is not a model ONNX Runtime can load: {str(error).splitlines()[0]}") from None
     stored_metadata = metadata(onnx_session)
     if SIGNATURE_KEY in stored_metadata:

@@ -41,7 +41,7 @@ def track_missing_values(model: Any, estimator: Any) -> None:
         attributes = {attribute.name: attribute for attribute in node.attribute}
         if "nodes_treeids" not in attributes or "nodes_nodeids" not in attributes:
             continue  # a newer operator version with another layout: leave it as converted
-        pairs = zip(attributes["nodes_treeids"].ints, attributes["nodes_nodeids"].ints)
+        pairs = zip(attributes["nodes_treeids"].ints, attributes["nodes_nodeids"].ints, strict=False)
         try:
             tracks = [int(trees[tree].missing_go_to_left[node_id]) for tree, node_id in pairs]
         except IndexError:

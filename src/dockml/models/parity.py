@@ -63,7 +63,7 @@ def sample_table(
     rng = np.random.default_rng(0)
     dtype = table_dtype(signature)
     columns = [_column(feature, ranges.get(feature.name), rng, rows) for feature in signature.features]
-    spread = np.empty((rows, len(signature.features)), dtype=dtype)
+    spread: np.ndarray = np.empty((rows, len(signature.features)), dtype=dtype)
     for index, column in enumerate(columns):
         spread[:, index] = column
     parts = [example_table(signature)]
@@ -103,10 +103,7 @@ def _with(rows: np.ndarray, columns: list[int], value: Any, rng: np.random.Gener
         return rows[:0]
     changed = rows.copy()
     for row in range(len(changed)):
-        if row % 4 == 3:
-            picked = columns
-        else:
-            picked = [columns[row % len(columns)]]
+        picked = columns if row % 4 == 3 else [columns[row % len(columns)]]
         for column in picked:
             changed[row, column] = value
     return changed

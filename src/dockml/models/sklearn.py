@@ -159,7 +159,7 @@ def load_sklearn(spec: ModelSpec, *, trust_pickle: bool) -> LoadedModel:
     facts = ModelFacts(
         names=names,
         task=_task(estimator),
-        kinds={name: "string" for name in [*inputs.categories, *inputs.text]},
+        kinds=dict.fromkeys([*inputs.categories, *inputs.text], "string"),
         categories={name: values for name, values in inputs.categories.items() if name not in inputs.text},
         typical=inputs.typical,
     )

@@ -10,6 +10,7 @@ thresholds, stored training rows) for examples and the parity check's inputs.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -123,7 +124,7 @@ def _selected(selection: Any, columns: list[str]) -> list[str]:
         return [selection]
     values = list(np.atleast_1d(selection))
     if values and all(isinstance(v, (bool, np.bool_)) for v in values):
-        return [name for name, keep in zip(columns, values) if keep]
+        return [name for name, keep in zip(columns, values, strict=False) if keep]
     return [columns[int(v)] if isinstance(v, (int, np.integer)) else str(v) for v in values]
 
 
@@ -133,11 +134,11 @@ def input_facts(estimator: Any, columns: list[str]) -> InputFacts:
         if isinstance(step, _Text) or is_vectorizer(step):
             facts.text.update(picked)
         elif isinstance(step, _PandasCategories):
-            for column, categories in zip(picked, step.encoder.categories_):
+            for column, categories in zip(picked, step.encoder.categories_, strict=False):
                 facts.pandas_categories[column] = _known(categories)
                 facts.categories[column] = _known(categories)
         elif hasattr(step, "categories_"):
-            for column, categories in zip(picked, step.categories_):
+            for column, categories in zip(picked, step.categories_, strict=False):
                 if any(c is None for c in np.asarray(categories).tolist()):
                     facts.none_is_missing.add(column)
                 values = _known(categories)
@@ -172,16 +173,16 @@ def _add_ranges(facts: InputFacts, step: Any, columns: list[str]) -> None:
         if rows is not None and rows.ndim == 2 and rows.shape[1] == width:
             low, high, centre = rows.min(axis=0), rows.max(axis=0), np.median(rows, axis=0)
     if getattr(step, "statistics_", None) is not None:  # SimpleImputer: its fill values are typical
-        try:
+        with contextlib.suppress(TypeError, ValueError):  # string fill values are no centre
             centre = np.asarray(step.statistics_, dtype=np.float64)
-        except (TypeError, ValueError):  # string fill values
-            pass
-    for index, column in enumerate(columns):
-        if low is not None and high is not None and np.ndim(low) == 1 and len(low) == width:
-            if np.isfinite(low[index]) and np.isfinite(high[index]):
-                facts.ranges.setdefault(column, (float(low[index]), float(high[index])))
-        if centre is not None and np.ndim(centre) == 1 and len(centre) == width and np.isfinite(centre[index]):
-            facts.typical.setdefault(column, round(float(centre[index]), 3))
+    if low is not None and high is not None and np.ndim(low) == 1 and len(low) == width:
+        for column, lowest, highest in zip(columns, low, high, strict=True):
+            if np.isfinite(lowest) and np.isfinite(highest):
+                facts.ranges.setdefault(column, (float(lowest), float(highest)))
+    if centre is not None and np.ndim(centre) == 1 and len(centre) == width:
+        for column, value in zip(columns, centre, strict=True):
+            if np.isfinite(value):
+                facts.typical.setdefault(column, round(float(value), 3))
 
 
 def _stored_rows(step: Any) -> np.ndarray | None:
@@ -201,7 +202,7 @@ def split_thresholds(step: Any, columns: list[str]) -> dict[str, np.ndarray]:
     """Every split threshold of each feature of a tree model: a trace of the training range."""
     thresholds: dict[int, list[float]] = {}
     for tree, features in _trees(step):
-        for feature, threshold in zip(tree.feature.tolist(), tree.threshold.tolist()):
+        for feature, threshold in zip(tree.feature.tolist(), tree.threshold.tolist(), strict=False):
             # A split that only separates missing values has an infinite threshold.
             if 0 <= feature < len(features) and np.isfinite(threshold):
                 thresholds.setdefault(int(features[feature]), []).append(threshold)
