@@ -58,7 +58,7 @@ CORPUS = [
     ("wrong types", "POST", IRIS, {"json": {"s_length": [1], "s_width": {}, "p_length": True, "p_width": None}}, 422),
     ("wrong shape", "POST", IRIS, {"json": {"instances": [[1, 2], [1, 2, 3, 4, 5]]}}, 422),
     ("empty body", "POST", IRIS, {"content": b"", "headers": JSON}, 400),
-    ("nan in a query", "GET", IRIS + "?s_length=nan&s_width=1&p_length=1&p_width=1", {}, 422),
+    ("inf in a query", "GET", IRIS + "?s_length=inf&s_width=1&p_length=1&p_width=1", {}, 422),
     ("zero-byte CSV", "POST", "/models/iris/predict_file", _upload(b""), 400),
     ("binary as CSV", "POST", "/models/iris/predict_file", _upload(b"\x89PNG\x00\xff\xfe"), 400),
     ("zero-byte image", "POST", "/models/digits/predict_image", _upload(b""), 400),

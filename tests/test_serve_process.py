@@ -136,3 +136,52 @@ def test_config_file_names_and_describes_a_model(server_factory, tmp_path):
     server = server_factory(["--config", str(config)])
     assert httpx.get(f"{server.url}/predict?{IRIS_QUERY}").json() == {"predictions": ["setosa"]}
     assert httpx.get(f"{server.url}/models/flowers").json()["description"] == "Iris from a config file"
+
+
+def _unloadable_pickle(folder):
+    """A pickle of a class that exists only in the process that wrote it: unpickling fails."""
+    source = folder / "write.py"
+    source.write_text(
+        "import joblib\n"
+        "class Fitted:\n"
+        "    def predict(self, X):\n"
+        "        return X\n"
+        f"joblib.dump(Fitted(), {str(folder / 'custom.joblib')!r})\n"
+    )
+    subprocess.run([sys.executable, str(source)], check=True, timeout=60)
+    return folder / "custom.joblib"
+
+
+def _serve(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "dockml", "serve", *args, "--port", "0"], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_a_model_that_cannot_load_stops_the_start_in_one_line(tmp_path):
+    path = _unloadable_pickle(tmp_path)
+    result = _serve(f"custom={path}", "--trust-pickle")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"dockml: error: cannot serve model 'custom' ({path}): AttributeError")
+    assert "--log-level debug" in lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "serving" not in result.stdout
+
+
+def test_the_traceback_of_a_failed_start_is_shown_at_debug_level(tmp_path):
+    result = _serve(f"custom={_unloadable_pickle(tmp_path)}", "--trust-pickle", "--log-level", "debug")
+    assert result.returncode == 2
+    assert "Traceback" in result.stderr
+
+
+def test_a_model_that_fails_on_its_own_example_row_stops_before_serving(tmp_path):
+    path = trained.regression_skops(tmp_path)
+    (tmp_path / "linear.dockml.toml").write_text('[inputs.a]\nexample = "not a number"\n')
+    result = _serve(str(path))
+    assert result.returncode == 2
+    assert "cannot serve model 'linear'" in result.stderr
+    assert "example" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "serving" not in result.stdout

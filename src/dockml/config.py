@@ -298,6 +298,7 @@ def load_settings(
     flags: Mapping[str, Any],
     environ: Mapping[str, str] | None = None,
     model_sha256: list[str] | None = None,
+    model_samples: list[str] | None = None,
 ) -> Settings:
     """Merge defaults, the config file, DOCKML_* variables and command-line flags, in that order."""
     environ = os.environ if environ is None else environ
@@ -331,6 +332,7 @@ def load_settings(
     if settings.access_log not in ("off", "text", "json"):
         raise ConfigError(f"access_log must be off, text or json, not {settings.access_log!r}")
     specs = _pin_hashes(specs, model_sha256 or [])
+    specs = _with_samples(specs, model_samples or [])
     if settings.api_key_file and not settings.api_key:
         settings = replace(settings, api_key=_read_key(Path(settings.api_key_file)))
     workers = settings.workers or available_cores()
@@ -347,22 +349,37 @@ def _read_key(path: Path) -> str:
     return key
 
 
-def _pin_hashes(specs: tuple[ModelSpec, ...], pins: list[str]) -> tuple[ModelSpec, ...]:
-    """--model-sha256 NAME=HEX (or HEX alone when one model is served)."""
+def _per_model(specs: tuple[ModelSpec, ...], values: list[str], option: str) -> dict[str, str]:
+    """``NAME=VALUE`` arguments (or ``VALUE`` alone when one model is served) by model name."""
     by_name: dict[str, str] = {}
-    for pin in pins:
-        name, sep, digest = pin.rpartition("=")
+    for argument in values:
+        name, sep, value = argument.rpartition("=")
         if not sep:
             if len(specs) != 1:
-                raise ConfigError("--model-sha256 HEX works with one model; write NAME=HEX with several")
+                raise ConfigError(f"{option} VALUE works with one model; write NAME=VALUE with several")
             name = specs[0].name
-        digest = digest.strip().lower()
-        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-            raise ConfigError(f"--model-sha256 {pin!r}: expected 64 hexadecimal digits")
         if name not in {spec.name for spec in specs}:
-            raise ConfigError(f"--model-sha256 names '{name}', which is not a served model")
-        by_name[name] = digest
+            raise ConfigError(f"{option} names '{name}', which is not a served model")
+        by_name[name] = value.strip()
+    return by_name
+
+
+def _pin_hashes(specs: tuple[ModelSpec, ...], pins: list[str]) -> tuple[ModelSpec, ...]:
+    """--model-sha256 NAME=HEX (or HEX alone when one model is served)."""
+    by_name = {name: digest.lower() for name, digest in _per_model(specs, pins, "--model-sha256").items()}
+    for name, digest in by_name.items():
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise ConfigError(f"--model-sha256 for '{name}': expected 64 hexadecimal digits, got {digest!r}")
     return tuple(replace(spec, sha256=by_name[spec.name]) if spec.name in by_name else spec for spec in specs)
+
+
+def _with_samples(specs: tuple[ModelSpec, ...], samples: list[str]) -> tuple[ModelSpec, ...]:
+    """--sample NAME=FILE (or FILE alone when one model is served): typical rows for the parity check."""
+    by_name = _per_model(specs, samples, "--sample")
+    return tuple(
+        replace(spec, meta=replace(spec.meta, sample=Path(by_name[spec.name]))) if spec.name in by_name else spec
+        for spec in specs
+    )
 
 
 def available_cores(cgroup_root: Path = Path("/sys/fs/cgroup")) -> int:

@@ -28,7 +28,8 @@ def test_query_parameters_are_named_after_the_features(demo_client):
     document = demo_client.get("/openapi.json").json()
     parameters = document["paths"]["/predict"]["get"]["parameters"]
     assert [p["name"] for p in parameters] == ["s_length", "s_width", "p_length", "p_width", "proba"]
-    assert parameters[0]["schema"]["type"] == ["number", "null"]  # the forest takes missing values
+    assert parameters[0]["schema"]["type"] == "number"
+    assert parameters[0]["allowEmptyValue"] is True  # the forest takes missing values: `s_length=`
     assert parameters[0]["example"] == 5.1
 
 

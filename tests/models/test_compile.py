@@ -176,3 +176,20 @@ def test_convert_to_skops_says_which_types_to_trust(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert 'trusted_types = ["sklearn.tree._tree.Tree"]' in result.stdout
+
+
+def test_check_rows_sit_on_split_thresholds_and_catch_a_graph_that_rounds_otherwise(demo_models):
+    """The demo forest compiled with double inputs compares values in float64 where scikit-learn
+    uses float32: iris's own values sit at the splits, and so do the check's boundary rows."""
+    from skl2onnx.common.data_types import DoubleTensorType
+
+    from dockml.models.compile import _convert
+    from dockml.models.onnx import OnnxRuntime, session
+
+    original = load_sklearn(model_spec(str(demo_models["iris"])), trust_pickle=False)
+    rows = sample_table(original.signature, original.ranges, None, original.boundaries)
+    thresholds = np.concatenate(list(original.boundaries.values()))
+    assert np.isin(rows.table.astype(np.float32), thresholds.astype(np.float32)).any()
+    graph = _convert(original.runtime.estimator_, original.signature, DoubleTensorType)  # type: ignore[attr-defined]
+    doubled = OnnxRuntime.from_session(session(graph.SerializeToString()), probabilities=True)
+    assert not compare(original.runtime, doubled, rows, original.signature).passed

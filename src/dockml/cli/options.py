@@ -53,6 +53,13 @@ def add_serving_options(parser: argparse.ArgumentParser) -> None:
         help="largest request body accepted, else 413 (default: 16777216, 16 MiB)",
     )
     parser.add_argument(
+        "--sample",
+        action="append",
+        metavar="[NAME=]FILE",
+        help="a CSV of typical rows (with a header) that the check of a compiled model also runs, "
+        "beside the rows dockml derives from the model; repeat per model (default: the side file's sample)",
+    )
+    parser.add_argument(
         "--trust-pickle",
         action="store_const",
         const=True,
@@ -69,6 +76,7 @@ def settings_flags(args: argparse.Namespace) -> dict[str, Any]:
 def settings_or_demos(args: argparse.Namespace, **kwargs: Any) -> Settings:
     """The settings for MODEL arguments, or for the demo services when no model is named."""
     flags = settings_flags(args)
+    kwargs.setdefault("model_samples", getattr(args, "sample", None) or [])
     settings = load_settings(config_file=args.config, model_arguments=list(args.models), flags=flags, **kwargs)
     if settings.models:
         return settings

@@ -15,11 +15,13 @@ from dockml.signature import Feature, Signature
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 
-def _feature_schema(feature: Feature) -> dict[str, Any]:
+def _feature_schema(feature: Feature, *, in_json: bool = True) -> dict[str, Any]:
+    """A feature's JSON schema; in JSON a missing value is null (a query sends it empty)."""
     kind = feature.kind
-    schema: dict[str, Any] = {"type": [kind, "null"] if feature.allows_missing else kind}
+    nullable = feature.allows_missing and in_json
+    schema: dict[str, Any] = {"type": [kind, "null"] if nullable else kind}
     if feature.categories is not None and not feature.allows_unknown:
-        schema["enum"] = list(feature.categories) + ([None] if feature.allows_missing else [])
+        schema["enum"] = list(feature.categories) + ([None] if nullable else [])
     elif feature.categories is not None:
         schema["description"] = "Known values: " + ", ".join(map(str, feature.categories[:20]))
     if feature.description:
@@ -188,8 +190,9 @@ def _predict_paths(service: ModelService, prefix: str, tag: str) -> dict[str, An
             "name": f.name,
             "in": "query",
             "required": True,  # a missing value is sent empty (`name=`), never by leaving the name out
+            "allowEmptyValue": f.allows_missing,
             "description": f.description or f"Feature '{f.name}'",
-            "schema": _feature_schema(f),
+            "schema": _feature_schema(f, in_json=False),
             "example": f.example,
         }
         for f in signature.features

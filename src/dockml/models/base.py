@@ -37,5 +37,7 @@ class LoadedModel:
     info: dict[str, Any] = field(default_factory=dict)
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     """Known training range per numeric feature, where the model keeps a trace of it."""
+    boundaries: dict[str, np.ndarray] = field(default_factory=dict)
+    """Values per feature where the model's answer changes (tree split thresholds), for the parity check."""
     sample: np.ndarray | None = None
     """Typical rows the user gave (the side file's ``sample`` CSV), for the parity check."""

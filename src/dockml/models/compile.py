@@ -24,6 +24,8 @@ from dockml.models.parity import ParityReport, compare, sample_table
 from dockml.signature import Signature, facts_of, facts_to_dict
 
 PARITY_KEY = "dockml.parity"
+CACHE_FORMAT = 2
+"""Bumped whenever what a compiled file stores changes (2: outputs, missing values, unknown categories)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +90,10 @@ def compile_sklearn(loaded: LoadedModel, *, threads: int = 1) -> Compiled:
         return Compiled(None, None, "multi-output classifiers are served by scikit-learn")
     if any(f.kind == "boolean" for f in signature.features):
         return Compiled(None, None, "boolean inputs are served by scikit-learn")
-    table = sample_table(signature, loaded.ranges, loaded.sample)
+    table = sample_table(signature, loaded.ranges, loaded.sample, loaded.boundaries)
     reasons = []
-    types = (FloatTensorType, DoubleTensorType) if signature.all_numeric else (FloatTensorType,)
+    # Float first: scikit-learn's trees compare float32 values too. Double where float does not pass.
+    types = (FloatTensorType, DoubleTensorType)
     for tensor_type in types:
         try:
             model = _convert(estimator, signature, tensor_type)
@@ -141,7 +144,7 @@ def cache_path(cache_dir: Path, source_sha256: str) -> Path:
     # The version from the package metadata: importing skl2onnx would pull in scikit-learn,
     # which a start from the cache should not pay for.
     converter = importlib.metadata.version("skl2onnx")
-    return cache_dir / f"{source_sha256}-dockml{__version__}-skl2onnx{converter}.onnx"
+    return cache_dir / f"{source_sha256}-dockml{__version__}-format{CACHE_FORMAT}-skl2onnx{converter}.onnx"
 
 
 def write_atomically(path: Path, data: bytes) -> None:

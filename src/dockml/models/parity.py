@@ -55,6 +55,7 @@ def sample_table(
     signature: Signature,
     ranges: dict[str, tuple[float, float]],
     sample: np.ndarray | None = None,
+    boundaries: dict[str, np.ndarray] | None = None,
     rows: int = SAMPLE_ROWS,
 ) -> CheckRows:
     """The rows a compiled model is checked on: the examples, the user's sample, rows spread over
@@ -70,6 +71,7 @@ def sample_table(
     if sample is not None:
         parts.append(sample.astype(dtype))
     parts.append(spread)
+    parts.append(_at_boundaries(spread[: rows // 2], signature, boundaries or {}, rng))
     missing = _with(spread[: rows // 4], [i for i, f in enumerate(signature.features) if f.allows_missing], np.nan, rng)
     unknown = _with(spread[: rows // 8], [i for i, f in enumerate(signature.features) if f.allows_unknown], UNSEEN, rng)
     parts += [unknown, missing]
@@ -95,6 +97,27 @@ def _column(feature: Feature, known: tuple[float, float] | None, rng: np.random.
     margin = (high - low) * 0.1 or 1.0
     values = rng.uniform(low - margin, high + margin, rows)
     return np.round(values) if feature.kind == "integer" else values
+
+
+def _at_boundaries(
+    rows: np.ndarray, signature: Signature, boundaries: dict[str, np.ndarray], rng: np.random.Generator
+) -> np.ndarray:
+    """Copies of ``rows`` with values at split thresholds: the threshold, one float32 step either
+    side, and the short decimals that round to it (data like 1.4 meets a float32 threshold 1.4
+    there): where a runtime that rounds or compares otherwise gives another answer."""
+    columns = [(i, boundaries[f.name]) for i, f in enumerate(signature.features) if f.name in boundaries]
+    if not columns or not len(rows):
+        return rows[:0]
+    changed = rows.copy()
+    for index, thresholds in columns:
+        values = rng.choice(thresholds, len(changed)).astype(np.float32)
+        way = rng.integers(0, 6, len(changed))
+        below, above = np.nextafter(values, np.float32(-np.inf)), np.nextafter(values, np.float32(np.inf))
+        exact = values.astype(np.float64)
+        choices = [exact, below.astype(np.float64), above.astype(np.float64)]
+        choices += [np.round(exact, decimals) for decimals in (1, 2, 3)]
+        changed[:, index] = np.choose(way, choices)
+    return changed
 
 
 def _with(rows: np.ndarray, columns: list[int], value: Any, rng: np.random.Generator) -> np.ndarray:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import numpy as np
 
 from dockml.config import ModelMeta, ModelSpec
-from dockml.errors import ConfigError, MissingDependency, UnsafeModelFile
+from dockml.errors import ConfigError, DockmlError, MissingDependency, UnsafeModelFile
 from dockml.models import probes
 from dockml.models.base import LoadedModel, Outputs
 from dockml.models.sklearn_structure import TEXT_INPUT, InputFacts, input_facts, takes_text_only
@@ -177,7 +177,9 @@ def load_sklearn(spec: ModelSpec, *, trust_pickle: bool) -> LoadedModel:
         "probabilities": facts.probabilities,
         "feature_names_from": names_from,
     }
-    return LoadedModel(runtime=runtime, signature=signature, info=info, ranges=inputs.ranges)
+    return LoadedModel(
+        runtime=runtime, signature=signature, info=info, ranges=inputs.ranges, boundaries=inputs.boundaries
+    )
 
 
 def _input_names(estimator: Any, meta: ModelMeta, path: Path) -> tuple[list[str], str]:
@@ -231,9 +233,15 @@ def _with_outputs(
     facts: ModelFacts, estimator: Any, adapter: InputAdapter, signature: Signature, path: Path
 ) -> ModelFacts:
     """The output shape, classes and probabilities, read from one prediction on the example row."""
-    from dockml.codecs.values import example_table
+    from dockml.codecs.records import decode_records
 
-    features = adapter(example_table(signature))
+    try:
+        table = decode_records([signature.example_record()], signature)
+    except DockmlError as error:
+        raise ConfigError(
+            f"{path}: its example row is not valid: {error.detail}; fix the examples in its side file"
+        ) from None
+    features = adapter(table)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

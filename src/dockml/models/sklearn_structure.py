@@ -31,6 +31,8 @@ class InputFacts:
     """Columns the model wants as pandas ``category`` dtype, with their categories."""
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     typical: dict[str, float] = field(default_factory=dict)
+    boundaries: dict[str, np.ndarray] = field(default_factory=dict)
+    """Split thresholds of trees that see the raw values: where a rounding difference changes the answer."""
     none_is_missing: set[str] = field(default_factory=set)
     """String columns whose encoder learned None as their missing value (trained on None, not NaN)."""
 
@@ -147,6 +149,7 @@ def input_facts(estimator: Any, columns: list[str]) -> InputFacts:
         else:
             _add_ranges(facts, step, picked)
             for column, thresholds in split_thresholds(step, picked).items():
+                facts.boundaries.setdefault(column, thresholds)
                 facts.ranges.setdefault(column, (float(thresholds.min()), float(thresholds.max())))
                 facts.typical.setdefault(column, round(float(np.median(thresholds)), 3))
     return facts
