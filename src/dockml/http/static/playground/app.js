@@ -117,7 +117,8 @@ function formatProbability(p) {
 }
 
 function renderPrediction(body, index = 0) {
-  const label = body.predictions[index];
+  const prediction = body.predictions[index];
+  const label = Array.isArray(prediction) ? prediction.join(", ") : prediction;
   const probabilities = body.probabilities ? body.probabilities[index] : null;
   const parts = [h("p", { class: "prediction" }, "Prediction: ", h("strong", { class: "label", text: String(label) }))];
   if (probabilities) {
@@ -146,9 +147,12 @@ function renderPrediction(body, index = 0) {
 // ---- One row: a form generated from the signature ----------------------------------------
 
 function parseValue(feature, control) {
-  if (feature.categories) return feature.categories[Number(control.value)];
   const raw = control.value;
+  // An empty field is a missing value (null) for an input the model can do without.
+  if (feature.allows_missing && raw.trim() === "") return null;
+  if (control.tagName === "SELECT") return feature.categories[Number(raw)];
   if (feature.type === "string") return raw;
+  if (feature.type === "boolean") return raw === "true" ? true : raw === "false" ? false : raw;
   const number = Number(raw.trim());
   // Anything that is not a plain number goes to the API as typed, so the API's message explains it.
   return raw.trim() !== "" && Number.isFinite(number) ? number : raw;
@@ -158,14 +162,26 @@ function field(feature, id) {
   const hintId = `${id}-hint`;
   const errorId = `${id}-error`;
   let control;
-  if (feature.categories) {
-    control = h(
-      "select",
-      { id, name: feature.name, "aria-describedby": hintId },
-      feature.categories.map((category, i) =>
-        h("option", { value: i, selected: category === feature.example, text: String(category) }),
-      ),
+  let choices = null;
+  if (feature.categories && !feature.allows_unknown) {
+    const options = feature.categories.map((category, i) =>
+      h("option", { value: i, selected: category === feature.example, text: String(category) }),
     );
+    if (feature.allows_missing) options.push(h("option", { value: "", text: "(missing)" }));
+    control = h("select", { id, name: feature.name, "aria-describedby": hintId }, options);
+  } else if (feature.categories) {
+    // The model takes values it never saw: free text, with the known ones offered.
+    const listId = `${id}-choices`;
+    choices = h("datalist", { id: listId }, feature.categories.map((category) => h("option", { value: String(category) })));
+    control = h("input", {
+      id,
+      name: feature.name,
+      type: "text",
+      list: listId,
+      autocomplete: "off",
+      value: feature.example ?? "",
+      "aria-describedby": hintId,
+    });
   } else {
     const numeric = feature.type !== "string";
     control = h("input", {
@@ -179,7 +195,8 @@ function field(feature, id) {
       "aria-describedby": hintId,
     });
   }
-  const hint = [feature.description, feature.categories ? "one of the choices" : feature.type].filter(Boolean).join(" · ");
+  const kind = feature.categories ? (feature.allows_unknown ? "known values offered, others accepted" : "one of the choices") : feature.type;
+  const hint = [feature.description, kind, feature.allows_missing ? "may be left empty" : ""].filter(Boolean).join(" · ");
   return {
     feature,
     control,
@@ -189,6 +206,7 @@ function field(feature, id) {
       { class: "field" },
       h("label", { for: id, text: feature.name }),
       control,
+      choices,
       h("small", { id: hintId, class: "hint", text: hint }),
       h("small", { id: errorId, class: "field-error", hidden: true }),
     ),
@@ -588,7 +606,11 @@ function signatureDetails(model) {
               "tr",
               {},
               h("td", {}, h("code", { text: f.name })),
-              h("td", { text: f.categories ? `${f.type}: ${f.categories.join(", ")}` : f.type }),
+              h("td", {
+                text: [f.categories ? `${f.type}: ${f.categories.join(", ")}` : f.type, f.allows_missing ? "may be missing" : ""]
+                  .filter(Boolean)
+                  .join("; "),
+              }),
               h("td", { text: f.description || "" }),
               h("td", { text: String(f.example) }),
             ),
@@ -596,7 +618,8 @@ function signatureDetails(model) {
         ),
       ),
     ),
-    output.classes ? h("p", {}, "Classes: ", output.classes.map(String).join(", ")) : null,
+    Array.isArray(output.classes) ? h("p", {}, "Classes: ", output.classes.map(String).join(", ")) : null,
+    output.targets ? h("p", {}, "Targets (one answer each): ", output.targets.join(", ")) : null,
     image ? h("p", { text: `Pictures become ${image.width}×${image.height} grey levels (0..${image.scale_max}).` }) : null,
     h("p", {}, "Endpoints: ", Object.values(model.endpoints).map((path, i) => [i ? ", " : "", h("code", { text: path })])),
   );
@@ -604,7 +627,8 @@ function signatureDetails(model) {
 
 function card(model, index) {
   const uid = `m${index}`;
-  const proba = model.signature.output.task === "classification" && model.details?.probabilities !== false;
+  // Bars for one output's classes; a multi-output model's answer is shown as its list.
+  const proba = model.signature.output.probabilities === true && !model.signature.output.targets;
   return h(
     "article",
     { class: "card", id: `model-${model.name}`, "aria-labelledby": `${uid}-title` },
