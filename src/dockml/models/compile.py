@@ -70,7 +70,9 @@ def _final_step(estimator: Any) -> Any:
 def _convert(estimator: Any, signature: Signature, tensor_type: Any) -> Any:
     from skl2onnx import to_onnx
 
-    options = {id(_final_step(estimator)): {"zipmap": False}} if signature.probabilities else None
+    # Options always name the final step: without any, skl2onnx adds a zipmap option that some
+    # classifiers' converters refuse (LinearSVC). Probabilities as one matrix, not a list of dicts.
+    options = {id(_final_step(estimator)): {"zipmap": False} if signature.probabilities else {}}
     model = to_onnx(estimator, initial_types=_initial_types(signature, tensor_type), options=options)
     track_missing_values(model, estimator)
     return model
