@@ -5,9 +5,11 @@ Inputs, either of
               (offered when every feature is a number and none is itself named "input")
     one tensor per feature, named as the feature, shape [-1, 1] or [-1]: BYTES for string
               features, any integer or FP datatype for the others
-Outputs
-    classifiers  "label" [-1] after class-name mapping (BYTES for names, else INT64, FP64 or BOOL),
+Outputs ([-1, n_targets] instead of [-1] for a multi-output model)
+    labels       "label" [-1] after class-name mapping (BYTES for names, else INT64, FP64 or BOOL):
+                 classes, cluster ids, inlier 1 / outlier -1
                  "probabilities" [-1, n_classes] FP32 or FP64, columns in the order of the classes
+                 (single-output classifiers with predict_proba)
     regressors   "value" [-1] FP32 or FP64
 FP32 or FP64 is what the runtime computes (ONNX Runtime: FP32, scikit-learn: FP64).
 """
