@@ -20,6 +20,7 @@ imports the web framework.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 
@@ -33,6 +34,37 @@ class FieldError:
 
     def to_dict(self) -> dict[str, str]:
         return {"field": self.field, "message": self.message}
+
+
+MAX_FIELD_ERRORS = 20
+"""The most field errors one answer lists; the others are only counted."""
+
+
+class FieldErrors(list[FieldError]):
+    """The field errors of one request, bounded: the first MAX_FIELD_ERRORS are kept and the rest
+    only counted, so a body of a million bad rows costs a counter, not a million-entry answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total = 0
+
+    def append(self, error: FieldError) -> None:
+        self.total += 1
+        if len(self) < MAX_FIELD_ERRORS:
+            super().append(error)
+
+    def __iadd__(self, errors: Iterable[FieldError]) -> FieldErrors:  # type: ignore[override,misc]
+        for error in errors:
+            self.append(error)
+        return self
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    @property
+    def full(self) -> bool:
+        """No more errors will be listed; further ones are only counted."""
+        return len(self) >= MAX_FIELD_ERRORS
 
 
 class DockmlError(Exception):
@@ -50,12 +82,11 @@ class InvalidInput(DockmlError, ValueError):
 
     @classmethod
     def from_errors(cls, errors: list[FieldError]) -> InvalidInput:
-        detail = (
-            errors[0].message
-            if len(errors) == 1
-            else f"{len(errors)} invalid fields: " + "; ".join(e.message for e in errors[:5])
-        )
-        return cls(detail, errors)
+        total = errors.total if isinstance(errors, FieldErrors) else len(errors)
+        if total == 1:
+            return cls(errors[0].message, errors)
+        listed = f" (the first {len(errors)} listed)" if total > len(errors) else ""
+        return cls(f"{total} invalid fields{listed}: " + "; ".join(e.message for e in errors[:5]), errors)
 
 
 class MalformedInput(DockmlError, ValueError):

@@ -13,10 +13,8 @@ from typing import Any
 import numpy as np
 
 from dockml.codecs.values import check_names, parse_text, raise_if, table_dtype
-from dockml.errors import FieldError, MalformedInput, PayloadTooLarge
+from dockml.errors import MAX_FIELD_ERRORS, FieldError, FieldErrors, MalformedInput, PayloadTooLarge
 from dockml.signature import Signature
-
-MAX_REPORTED_ERRORS = 20
 
 
 def _numbered_rows(text: str) -> list[tuple[int, list[str]]]:
@@ -86,7 +84,7 @@ def _positions(signature: Signature) -> list[str] | None:
 
 
 def parse_cells(rows: list[tuple[int, list[str]]], order: list[int], width: int, signature: Signature) -> np.ndarray:
-    errors: list[FieldError] = []
+    errors = FieldErrors()
     table: list[list[Any]] = []
     for line, cells in rows:
         where = f"line {line}: "
@@ -100,8 +98,8 @@ def parse_cells(rows: list[tuple[int, list[str]]], order: list[int], width: int,
                 errors.append(FieldError(feature.name, message))
             row.append(value)
         table.append(row)
-        if len(errors) >= MAX_REPORTED_ERRORS:
-            break
+        if errors.total >= MAX_FIELD_ERRORS:
+            break  # a CSV's rows are many: stop reading at the first screenful of problems
     raise_if(errors)
     return np.array(table, dtype=table_dtype(signature))
 

@@ -24,7 +24,7 @@ from dockml.codecs.values import (
     table_dtype,
     with_missing_as_nan,
 )
-from dockml.errors import FieldError, InvalidInput
+from dockml.errors import FieldError, FieldErrors, InvalidInput
 from dockml.signature import Signature
 
 SHAPES = (
@@ -81,11 +81,14 @@ def decode_records(records: list[dict[str, Any]], signature: Signature) -> np.nd
                 return np.array([row], dtype=np.float64)
             except OverflowError:
                 pass
-    errors: list[FieldError] = []
+    errors = FieldErrors()
     many = len(records) > 1
     for index, record in enumerate(records):
         if record.keys() != wanted:
-            errors += check_names(signature, record, f"record {index}: " if many else "")
+            if errors.full:  # past the listed ones, only the count is wanted: no messages to build
+                errors.total += len(wanted - record.keys()) + len(record.keys() - wanted)
+            else:
+                errors += check_names(signature, record, f"record {index}: " if many else "")
     raise_if(errors)
     return _typed_table([[record[name] for name in names] for record in records], signature, many)
 
@@ -93,9 +96,11 @@ def decode_records(records: list[dict[str, Any]], signature: Signature) -> np.nd
 def decode_rows(rows: list[list[Any]], signature: Signature, many: bool | None = None) -> np.ndarray:
     width = len(signature.features)
     many = len(rows) > 1 if many is None else many
-    errors: list[FieldError] = []
+    errors = FieldErrors()
     for index, row in enumerate(rows):
-        if len(row) != width:
+        if len(row) != width and errors.full:
+            errors.total += 1
+        elif len(row) != width:
             where = f"row {index}: " if many else ""
             errors.append(
                 FieldError(f"row {index}", f"{where}expected {width} values ({signature.expected()}), got {len(row)}")
@@ -106,7 +111,7 @@ def decode_rows(rows: list[list[Any]], signature: Signature, many: bool | None =
 
 def _typed_table(rows: list[list[Any]], signature: Signature, many: bool) -> np.ndarray:
     """Rows of the right width -> the table, or InvalidInput naming every bad value."""
-    errors: list[FieldError] = []
+    errors = FieldErrors()
     if signature.all_numeric and {type(v) for row in rows for v in row} <= _NUMBERS:
         try:
             table = np.array(rows, dtype=np.float64)
@@ -143,7 +148,7 @@ def _split(columns: Any, data: Any, signature: Signature) -> np.ndarray:
 def decode_query(params: list[tuple[str, str]], signature: Signature) -> np.ndarray:
     """A query string (``?s_length=5.1&...``) -> a one-row table, each value parsed to its type."""
     given: dict[str, str] = {}
-    errors: list[FieldError] = []
+    errors = FieldErrors()
     for key, value in params:
         if key in given:
             errors.append(FieldError(key, f"feature '{key}' is given twice"))

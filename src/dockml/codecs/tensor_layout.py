@@ -25,7 +25,7 @@ from dockml.codecs.predictions import PredictionEncoder
 from dockml.codecs.records import decode_rows
 from dockml.codecs.tensors import NUMERIC_TYPES, Tensor
 from dockml.codecs.values import numbers_fit
-from dockml.errors import FieldError, InvalidInput
+from dockml.errors import FieldError, FieldErrors, InvalidInput
 from dockml.models.base import Outputs
 from dockml.signature import Signature
 
@@ -139,16 +139,17 @@ class TensorLayout:
             raise InvalidInput("the inputs hold no rows; send at least one")
 
     def _per_feature(self, given: dict[str, Tensor]) -> np.ndarray:
-        errors = [
+        errors = FieldErrors()
+        errors += (
             FieldError(name, f"missing input '{name}'; {self._offer()}")
             for name in self.signature.names
             if name not in given
-        ]
-        errors += [
+        )
+        errors += (
             FieldError(name, f"unknown input '{name}'; {self._offer()}")
             for name in given
             if name not in self.signature.name_set
-        ]
+        )
         if errors:
             raise InvalidInput.from_errors(errors)
         rows = None

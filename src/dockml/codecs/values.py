@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from dockml.errors import FieldError, InvalidInput
+from dockml.errors import FieldError, FieldErrors, InvalidInput
 from dockml.signature import Feature, Signature
 
 
@@ -123,7 +123,7 @@ def check_names(
 ) -> list[FieldError]:
     """Missing and unknown feature names, each as a field error."""
     expected = signature.expected()
-    errors = []
+    errors = FieldErrors()
     for name in signature.names:
         if name not in given:
             errors.append(FieldError(name, f"{where}missing feature '{name}'; expected {expected}"))

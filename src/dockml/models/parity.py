@@ -71,6 +71,7 @@ def sample_table(
     if sample is not None:
         parts.append(sample.astype(dtype))
     parts.append(spread)
+    parts.append(_rounded(spread[: rows // 2], signature, rng))
     parts.append(_at_boundaries(spread[: rows // 2], signature, boundaries or {}, rng))
     missing = _with(spread[: rows // 4], [i for i, f in enumerate(signature.features) if f.allows_missing], np.nan, rng)
     unknown = _with(spread[: rows // 8], [i for i, f in enumerate(signature.features) if f.allows_unknown], UNSEEN, rng)
@@ -97,6 +98,18 @@ def _column(feature: Feature, known: tuple[float, float] | None, rng: np.random.
     margin = (high - low) * 0.1 or 1.0
     values = rng.uniform(low - margin, high + margin, rows)
     return np.round(values) if feature.kind == "integer" else values
+
+
+def _rounded(rows: np.ndarray, signature: Signature, rng: np.random.Generator) -> np.ndarray:
+    """Copies of ``rows`` with their numbers rounded to 0, 1 or 2 decimals, as real data is: counts
+    and prices sit exactly where a float32 split threshold (behind a scaler) may round either way."""
+    changed = rows.copy()
+    decimals = rng.integers(0, 3, len(changed))
+    for index, feature in enumerate(signature.features):
+        if feature.kind == "number":
+            values = changed[:, index].astype(np.float64)
+            changed[:, index] = np.choose(decimals, [np.round(values, d) for d in range(3)])
+    return changed
 
 
 def _at_boundaries(
