@@ -29,7 +29,8 @@ def convert_model(source: Path, output: Path, *, trust_pickle: bool) -> Iterator
 
 
 def _to_onnx(spec: ModelSpec, output: Path, trust_pickle: bool) -> Iterator[str]:
-    from dockml.models.compile import compile_sklearn, write_atomically
+    from dockml.models.cache import write_atomically
+    from dockml.models.compile import compile_sklearn
     from dockml.models.sklearn import load_sklearn
 
     original = load_sklearn(spec, trust_pickle=trust_pickle)

@@ -11,8 +11,9 @@ from dockml import __version__
 from dockml.build.dockerfile import DEFAULT_BASE_IMAGE, BuildSpec, ModelArtifact
 from dockml.build.requirements import pinned_requirements
 from dockml.config import Settings, cache_home, side_file_for
+from dockml.errors import ConfigError
 from dockml.models import load_model
-from dockml.models.compile import cache_path, file_sha256
+from dockml.models.cache import CompiledCache, file_sha256
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,10 @@ def plan_build(
         if spec.path.suffix.lower() == ".onnx":
             source, file = spec.path, f"{spec.name}.onnx"
         elif runtime == "onnx":
-            source, file = cache_path(cache_dir, sha), f"{spec.name}.onnx"
+            source = CompiledCache(cache_dir).path_for(spec, settings.trust_pickle)
+            if not source.is_file():
+                raise ConfigError(f"the compiled model for '{spec.name}' is not in {cache_dir}; make it writable")
+            file = f"{spec.name}.onnx"
         else:
             source, file = spec.path, f"{spec.name}{spec.path.suffix.lower()}"
             needs_sklearn = True

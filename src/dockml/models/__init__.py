@@ -50,18 +50,25 @@ def load_model(
             )
         return load_onnx(spec, threads=threads)
 
-    from dockml.models.compile import cache_path, compile_sklearn, compiled_report, file_sha256, write_atomically
+    from dockml.models.cache import CompiledCache
+    from dockml.models.compile import compile_sklearn, compiled_report
     from dockml.models.sklearn import check_pickle_trust, load_sklearn
 
     check_pickle_trust(spec.path, trust_pickle)
-    if runtime != "sklearn" and cache_dir is not None:
+    cache = CompiledCache(cache_dir) if cache_dir is not None and runtime != "sklearn" else None
+    entry = None
+    if cache is not None:
         try:
-            cached = cache_path(cache_dir, file_sha256(spec.path))
+            entry = cache.path_for(spec, trust_pickle)
         except importlib.metadata.PackageNotFoundError:  # no converter installed: nothing cached
-            cached = None
-        if cached is not None and cached.is_file():
-            loaded = load_onnx(replace(spec, path=cached), threads=threads)
+            cache = None
+    if cache is not None and entry is not None and cache.lookup(entry) is not None:
+        try:
+            loaded = load_onnx(replace(spec, path=entry), threads=threads)
             return _compiled_info(loaded, spec, compiled_report(loaded), cache="hit")
+        except ConfigError as error:  # a damaged entry: compile again
+            log.warning("cached compiled model %s cannot be loaded (%s); compiling again", entry, error.detail)
+            cache.discard(entry)
 
     original = load_sklearn(spec, trust_pickle=trust_pickle)
     if spec.meta.sample is not None:
@@ -78,10 +85,9 @@ def load_model(
         )
         original.info["onnx"] = {"compiled": False, "reason": compiled.reason}
         return original
-    if cache_dir is not None:
-        target = cache_path(cache_dir, file_sha256(spec.path))
-        write_atomically(target, compiled.onnx_bytes)
-        loaded = load_onnx(replace(spec, path=target), threads=threads)
+    stored = cache.store(entry, compiled.onnx_bytes) if cache is not None and entry is not None else None
+    if stored is not None:
+        loaded = load_onnx(replace(spec, path=stored), threads=threads)
     else:
         import tempfile
 
@@ -109,7 +115,7 @@ def read_sample(path: Path, loaded: LoadedModel) -> np.ndarray:
 
 def check_sha256(spec: ModelSpec) -> None:
     """Refuse a model file that is not the one pinned, before reading anything from it."""
-    from dockml.models.compile import file_sha256
+    from dockml.models.cache import file_sha256
 
     actual = file_sha256(spec.path)
     if actual != spec.sha256:

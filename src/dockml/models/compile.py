@@ -1,22 +1,16 @@
 """Compiling scikit-learn models to ONNX Runtime (skl2onnx), checked against scikit-learn.
 
 The compiled file carries the signature dockml read from the original model in its metadata,
-so serving it needs neither scikit-learn nor the original file. Results are cached by the
-source file's sha256, so a restart does not convert again.
+so serving it needs neither scikit-learn nor the original file. models/cache.py keeps the
+results, so a restart does not convert again.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.metadata
 import json
-import os
-import tempfile
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
-from dockml import __version__
 from dockml.models.base import LoadedModel
 from dockml.models.onnx import SIGNATURE_KEY
 from dockml.models.onnx_trees import track_missing_values
@@ -24,8 +18,6 @@ from dockml.models.parity import ParityReport, compare, sample_table
 from dockml.signature import Signature, facts_of, facts_to_dict
 
 PARITY_KEY = "dockml.parity"
-CACHE_FORMAT = 2
-"""Bumped whenever what a compiled file stores changes (2: outputs, missing values, unknown categories)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,14 +25,6 @@ class Compiled:
     onnx_bytes: bytes | None
     report: ParityReport | None
     reason: str = ""
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def signature_metadata(signature: Signature, *, named: bool) -> str:
@@ -140,20 +124,6 @@ def _set_metadata(model: Any, values: dict[str, str]) -> None:
     for key, value in values.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
-
-
-def cache_path(cache_dir: Path, source_sha256: str) -> Path:
-    # The version from the package metadata: importing skl2onnx would pull in scikit-learn,
-    # which a start from the cache should not pay for.
-    converter = importlib.metadata.version("skl2onnx")
-    return cache_dir / f"{source_sha256}-dockml{__version__}-format{CACHE_FORMAT}-skl2onnx{converter}.onnx"
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as file:
-        file.write(data)
-    os.replace(file.name, path)
 
 
 def compiled_report(loaded: LoadedModel) -> dict[str, Any] | None:
