@@ -18,6 +18,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import time
 from typing import Any
 
@@ -54,6 +55,14 @@ async def send_problem(send: Send, status: int, detail: str, headers: list[tuple
 def keyless(path: str) -> bool:
     """Paths open without the API key: the health checks and the playground's files."""
     return path in OPEN_PATHS or path in KEYLESS_PAGES or (path.startswith(KEYLESS_PREFIX) and ".." not in path)
+
+
+_UNPRINTABLE = re.compile(r'[\x00-\x1f\x7f"\\]')
+
+
+def printable(text: str) -> str:
+    """``text`` for one line of a text log: control characters, quotes and backslashes escaped."""
+    return _UNPRINTABLE.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
 class Edge:
@@ -211,8 +220,8 @@ class Edge:
                 '%s "%s %s" %d %.1fms id=%s',
                 client[0],
                 scope["method"],
-                scope["path"],
+                printable(scope["path"]),  # a decoded %0A would otherwise start a forged line
                 status,
                 seconds * 1000,
-                request_id,
+                printable(request_id),
             )
