@@ -3,10 +3,15 @@ cost are bounded, logs cannot be forged. Each bound's test prints its figure."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import httpx
 import orjson
+import pytest
+
+import trained
 
 IRIS = "s_length,s_width,p_length,p_width"
 
@@ -65,3 +70,31 @@ def test_exactly_the_documented_routes_are_open_under_an_api_key(server_factory,
         assert httpx.get(server.url + path).status_code == 401, path
         assert httpx.get(server.url + path, headers={"x-api-key": "k3y"}).status_code == 200, path
     assert httpx.post(server.url + "/invocations", json={"instances": [[1, 1, 1, 1]]}).status_code == 401
+
+
+BAD_SIDE_FILES = [
+    ("trusted_types = true\n", "Expected `array`, got `bool` - at `trusted_types`"),
+    ("class_names = 3\n", "Expected `array`, got `int` - at `class_names`"),
+    ("inputs = 3\n", "Expected `object`, got `int` - at `inputs`"),
+    ('[batching]\nmax_rows = "many"\n', "Expected `int`, got `str` - at `batching.max_rows`"),
+    ('[inputs.a]\nexample = "five"\n', "its example row is not valid: feature 'a': expected a number, got 'five'"),
+    ("[image]\nwidth = 0\n", "Expected `int` >= 1 - at `image.width`"),
+    ("[image]\nwidth = 100000\n", "Expected `int` <= 1024 - at `image.width`"),
+    ("[image]\nwidth = 8\nheight = 8\n", "[image] makes a picture 8x8 = 64 grey levels, but the model takes 2 inputs"),
+    ("colour = 1\n", "Object contains unknown field `colour`"),
+]
+
+
+@pytest.mark.parametrize(
+    ("side_file", "message"), BAD_SIDE_FILES, ids=[case[0].split("=")[0] for case in BAD_SIDE_FILES]
+)
+def test_a_malformed_side_file_stops_the_start_in_one_line(tmp_path, side_file, message):
+    path = trained.regression_skops(tmp_path)
+    (tmp_path / "linear.dockml.toml").write_text(side_file)
+    result = subprocess.run(
+        [sys.executable, "-m", "dockml", "serve", str(path), "--port", "0"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout

@@ -134,6 +134,7 @@ def test_parquet_in_and_out(iris, tmp_path):
         score_file(iris, str(tmp_path / "narrow.parquet"), str(tmp_path / "x.csv"))
 
 
+@pytest.mark.slow
 def test_cli_score_from_stdin_to_stdout_and_errors(demo_models, tmp_path):
     result = dockml("score", str(demo_models["iris"]), "-", "-o", "-", stdin=IRIS_CSV)
     assert result.returncode == 0, result.stderr

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 
 import trained
 
@@ -158,6 +159,7 @@ def _serve(*args):
     )
 
 
+@pytest.mark.slow
 def test_a_model_that_cannot_load_stops_the_start_in_one_line(tmp_path):
     path = _unloadable_pickle(tmp_path)
     result = _serve(f"custom={path}", "--trust-pickle")
@@ -170,12 +172,14 @@ def test_a_model_that_cannot_load_stops_the_start_in_one_line(tmp_path):
     assert "serving" not in result.stdout
 
 
+@pytest.mark.slow
 def test_the_traceback_of_a_failed_start_is_shown_at_debug_level(tmp_path):
     result = _serve(f"custom={_unloadable_pickle(tmp_path)}", "--trust-pickle", "--log-level", "debug")
     assert result.returncode == 2
     assert "Traceback" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_model_that_fails_on_its_own_example_row_stops_before_serving(tmp_path):
     path = trained.regression_skops(tmp_path)
     (tmp_path / "linear.dockml.toml").write_text('[inputs.a]\nexample = "not a number"\n')

@@ -187,72 +187,43 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 def parse_model_meta(table: Mapping[str, Any], origin: str) -> ModelMeta:
     """Build a ModelMeta from a side file or a ``[models.NAME]`` table (``path`` is ignored)."""
-    known = {
-        "path",
-        "sha256",
-        "description",
-        "feature_names",
-        "inputs",
-        "class_names",
-        "target_names",
-        "examples",
-        "sample",
-        "image",
-        "trusted_types",
-        "batching",
+    from dockml.side_file import read_model_table
+
+    checked = read_model_table(table, origin)
+    inputs = {
+        name: InputMeta(
+            description=spec.description,
+            type=spec.type,
+            example=spec.example,
+            categories=tuple(spec.categories) if spec.categories is not None else None,
+            allows_missing=spec.allows_missing,
+        )
+        for name, spec in checked.inputs.items()
     }
-    unknown = set(table) - known
-    if unknown:
-        raise ConfigError(f"{origin}: unknown keys {sorted(unknown)}; known keys: {sorted(known)}")
-    inputs = {}
-    for name, spec in dict(table.get("inputs", {})).items():
-        if not isinstance(spec, Mapping):
-            raise ConfigError(f"{origin}: inputs.{name} must be a table")
-        try:
-            categories = spec.get("categories")
-            inputs[name] = InputMeta(
-                description=str(spec.get("description", "")),
-                type=spec.get("type"),
-                example=spec.get("example"),
-                categories=tuple(categories) if categories is not None else None,
-                allows_missing=spec.get("allows_missing"),
-            )
-        except TypeError as error:
-            raise ConfigError(f"{origin}: inputs.{name}: {error}") from None
-        if inputs[name].type not in (None, "number", "integer", "string", "boolean"):
-            raise ConfigError(f"{origin}: inputs.{name}.type must be number, integer, string or boolean")
-        if inputs[name].allows_missing not in (None, True, False):
-            raise ConfigError(f"{origin}: inputs.{name}.allows_missing must be true or false")
     image = None
-    if "image" in table:
-        try:
-            image_table = dict(table["image"])
-            if "invert" in image_table:
-                image_table["invert"] = str(image_table["invert"]).lower()
-            image = ImageSpec(**image_table)
-        except TypeError as error:
-            raise ConfigError(f"{origin}: [image]: {error}") from None
-        if image.invert not in ("auto", "true", "false"):
-            raise ConfigError(f"{origin}: image.invert must be auto, true or false")
-    class_names = table.get("class_names")
-    target_names = table.get("target_names")
-    feature_names = table.get("feature_names")
-    batching = dict(table.get("batching", {}))
-    unknown_batching = set(batching) - {"max_rows", "max_delay_ms"}
-    if unknown_batching:
-        raise ConfigError(f"{origin}: [batching] knows max_rows and max_delay_ms, not {sorted(unknown_batching)}")
+    if checked.image is not None:
+        picture = checked.image
+        invert = picture.invert if isinstance(picture.invert, str) else str(picture.invert).lower()
+        image = ImageSpec(
+            width=picture.width,
+            height=picture.height,
+            grayscale=picture.grayscale,
+            invert=invert,
+            scale_max=picture.scale_max,
+            crop=picture.crop,
+        )
     return ModelMeta(
-        description=str(table.get("description", "")),
-        feature_names=tuple(map(str, feature_names)) if feature_names is not None else None,
+        description=checked.description,
+        feature_names=tuple(checked.feature_names) if checked.feature_names is not None else None,
         inputs=inputs,
-        class_names=tuple(map(str, class_names)) if class_names is not None else None,
-        target_names=tuple(map(str, target_names)) if target_names is not None else None,
-        sample=Path(str(table["sample"])) if "sample" in table else None,
-        examples=tuple(table.get("examples", ())),
+        class_names=tuple(map(str, checked.class_names)) if checked.class_names is not None else None,
+        target_names=tuple(checked.target_names) if checked.target_names is not None else None,
+        sample=Path(checked.sample) if checked.sample is not None else None,
+        examples=tuple(checked.examples),
         image=image,
-        trusted_types=tuple(table.get("trusted_types", ())),
-        batch_max_rows=int(batching["max_rows"]) if "max_rows" in batching else None,
-        batch_max_delay_ms=float(batching["max_delay_ms"]) if "max_delay_ms" in batching else None,
+        trusted_types=tuple(checked.trusted_types),
+        batch_max_rows=checked.batching.max_rows,
+        batch_max_delay_ms=checked.batching.max_delay_ms,
     )
 
 

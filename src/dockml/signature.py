@@ -149,6 +149,8 @@ class ModelFacts:
 
 def build_signature(facts: ModelFacts, meta: ModelMeta) -> Signature:
     """Merge what the runtime read from the model file with what the side file declares."""
+    if meta.image is not None:
+        _check_image(meta.image, len(facts.names))
     features = []
     for name in facts.names:
         declared = meta.inputs.get(name)
@@ -200,6 +202,16 @@ def build_signature(facts: ModelFacts, meta: ModelMeta) -> Signature:
         target_classes=tuple(tuple(_plain(c) for c in target) for target in facts.target_classes),
         probabilities=facts.probabilities,
     )
+
+
+def _check_image(image: ImageSpec, inputs: int) -> None:
+    if not image.grayscale:
+        raise ConfigError("[image] grayscale = false is not supported: pictures become grey levels")
+    if image.width * image.height != inputs:
+        raise ConfigError(
+            f"[image] makes a picture {image.width}x{image.height} = {image.width * image.height} grey levels, but "
+            f"the model takes {inputs} inputs: set width and height so that width x height = {inputs}"
+        )
 
 
 def target_names(count: int, meta: ModelMeta) -> tuple[str, ...]:

@@ -7,6 +7,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 import dockml
 import trained
 
@@ -27,6 +29,7 @@ def python_files(package: Path) -> set[str]:
     return {str(path.relative_to(package)) for path in package.rglob("*.py")}
 
 
+@pytest.mark.slow
 def test_demo_context_ships_compiled_models_without_scikit_learn(tmp_path, demo_models):
     folder, output = build_context(tmp_path)
     assert "model 'iris': ships as iris.onnx (onnx)" in output
@@ -50,6 +53,7 @@ def test_demo_context_ships_compiled_models_without_scikit_learn(tmp_path, demo_
     assert not (folder / "ca.crt").exists()
 
 
+@pytest.mark.slow
 def test_model_that_does_not_compile_ships_with_scikit_learn(tmp_path):
     path = trained.function_transformer_skops(tmp_path)
     folder, output = build_context(tmp_path, str(path))

@@ -134,6 +134,7 @@ def test_parity_report_counts_differing_labels(demo_models):
     assert report.label_mismatches > 50
 
 
+@pytest.mark.slow
 def test_convert_writes_an_onnx_file_that_serves_without_the_original(tmp_path):
     source = trained.iris_pickle(tmp_path)
     (tmp_path / "iris_tree.dockml.toml").write_text('class_names = ["setosa", "versicolor", "virginica"]\n')
@@ -153,6 +154,7 @@ def test_convert_writes_an_onnx_file_that_serves_without_the_original(tmp_path):
     assert loaded.signature.names == ("x0", "x1", "x2", "x3")
 
 
+@pytest.mark.slow
 def test_convert_refuses_a_pickle_without_trust(tmp_path):
     source = trained.iris_pickle(tmp_path)
     result = subprocess.run(
@@ -166,6 +168,7 @@ def test_convert_refuses_a_pickle_without_trust(tmp_path):
     assert not (tmp_path / "x.onnx").exists()
 
 
+@pytest.mark.slow
 def test_convert_to_skops_says_which_types_to_trust(tmp_path):
     source = trained.iris_pickle(tmp_path)
     result = subprocess.run(
