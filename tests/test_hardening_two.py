@@ -98,3 +98,22 @@ def test_a_malformed_side_file_stops_the_start_in_one_line(tmp_path, side_file, 
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_skops_zip_bomb_is_refused_before_unpacking(tmp_path):
+    """A 1.3 MB .skops once reached a 2.26 GB peak at start."""
+    import zipfile
+
+    bomb = tmp_path / "bomb.skops"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("schema.json", "{}")
+        with archive.open("huge.npy", "w", force_zip64=True) as entry:
+            block = bytes(16 * 2**20)
+            for _ in range(20):  # 320 MiB of zeros, a few hundred KiB packed
+                entry.write(block)
+    result = subprocess.run(
+        [sys.executable, "-m", "dockml", "serve", str(bomb), "--port", "0"], capture_output=True, text=True, timeout=120
+    )
+    print(f"\n{bomb.stat().st_size / 2**10:.0f} KiB .skops: {result.stderr.strip()}")
+    assert result.returncode == 2
+    assert "looks like a zip bomb" in result.stderr

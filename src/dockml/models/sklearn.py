@@ -90,6 +90,7 @@ def _load_skops(path: Path, trusted: tuple[str, ...]) -> Any:
         import skops.io as sio
     except ImportError:
         raise MissingDependency(".skops models need skops: pip install 'dockml[sklearn]'") from None
+    check_unpacked_size(path)
     try:
         return sio.load(path, trusted=list(trusted))
     except sio.exceptions.UntrustedTypesFoundException:
@@ -102,6 +103,27 @@ def _load_skops(path: Path, trusted: tuple[str, ...]) -> Any:
         ) from None
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError) as error:
         raise ConfigError(f"{path} is not a readable .skops file: {error}") from None
+
+
+MAX_PACKING_RATIO = 200
+"""How much smaller than its contents a .skops file may be: model arrays pack 2-20 times, zip bombs 1000."""
+MIN_SUSPECT_BYTES = 64 * 1024 * 1024
+
+
+def check_unpacked_size(path: Path) -> None:
+    """Refuse a .skops file (a zip) that unpacks to far more than it holds, before unpacking it.
+    The sizes come from the zip's directory, and Python's zipfile never reads past them."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(entry.file_size for entry in archive.infolist())
+    except zipfile.BadZipFile as error:
+        raise ConfigError(f"{path} is not a readable .skops file: {error}") from None
+    packed = max(1, path.stat().st_size)
+    if unpacked > MIN_SUSPECT_BYTES and unpacked > MAX_PACKING_RATIO * packed:
+        raise UnsafeModelFile(
+            f"{path} unpacks to {unpacked / 2**20:.0f} MiB from {packed / 2**20:.1f} MiB, over {MAX_PACKING_RATIO} "
+            "times its size: refusing to load what looks like a zip bomb; save the model again with skops"
+        )
 
 
 def _skops_sklearn_version(path: Path) -> str | None:
