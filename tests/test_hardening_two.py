@@ -117,3 +117,30 @@ def test_a_skops_zip_bomb_is_refused_before_unpacking(tmp_path):
     print(f"\n{bomb.stat().st_size / 2**10:.0f} KiB .skops: {result.stderr.strip()}")
     assert result.returncode == 2
     assert "looks like a zip bomb" in result.stderr
+
+
+def test_after_the_drain_no_process_keeps_listening(server_factory, demo_models):
+    """New connections once hung 3.5-4.5 s and were reset: the supervisor kept its copies of the
+    workers' listening sockets open while a worker finished a request."""
+    import signal
+    import socket
+
+    server = server_factory(
+        [str(demo_models["iris"]), "--workers", "2", "--shutdown-drain-s", "0.5", "--shutdown-grace-s", "8"]
+    )
+    port = int(server.url.rsplit(":", 1)[1])
+    slow = socket.create_connection(("127.0.0.1", port))  # a request still arriving keeps its worker busy
+    slow.sendall(b"POST /predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 90\r\n\r\n{")
+    time.sleep(0.3)
+    server.process.send_signal(signal.SIGTERM)
+    time.sleep(1.5)
+    assert server.process.poll() is None, "the worker with the unfinished request should still be draining"
+    started = time.perf_counter()
+    with pytest.raises(ConnectionRefusedError):
+        late = socket.create_connection(("127.0.0.1", port), timeout=5)
+        late.sendall(b"GET /health/live HTTP/1.1\r\nHost: t\r\n\r\n")
+        late.settimeout(5)
+        late.recv(1)  # accepted by a socket no one serves: this waits, then fails otherwise
+    print(f"\nrefused after {time.perf_counter() - started:.3f} s")
+    slow.close()
+    server.process.wait(timeout=15)

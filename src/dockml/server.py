@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 from typing import Any
 
@@ -136,10 +137,20 @@ class Supervisor:
 
     def _stop(self, signum: int, frame: object) -> None:
         # The first signal starts each worker's graceful shutdown; a second makes them exit at once.
+        if not self.stopping:
+            # The workers stop listening when the drain ends; the supervisor's copies of their
+            # sockets must close then too, or the kernel keeps queueing connections nobody accepts.
+            closing = threading.Timer(max(0.0, self.settings.shutdown_drain_s), self._close_sockets)
+            closing.daemon = True
+            closing.start()
         self.stopping = True
         for pid in self.children:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
+
+    def _close_sockets(self) -> None:
+        for sock in self.sockets:
+            sock.close()
 
     def run(self) -> None:
         signal.signal(signal.SIGTERM, self._stop)
@@ -162,8 +173,7 @@ class Supervisor:
                 log.warning("worker %d exited (status %d); starting another", pid, status)
                 time.sleep(0.5)  # a worker that dies at once must not spin the CPU
                 self._fork(slot)
-        for sock in self.sockets:
-            sock.close()
+        self._close_sockets()
 
     @staticmethod
     def _mark_dead(pid: int) -> None:
