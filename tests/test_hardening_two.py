@@ -144,3 +144,32 @@ def test_after_the_drain_no_process_keeps_listening(server_factory, demo_models)
     print(f"\nrefused after {time.perf_counter() - started:.3f} s")
     slow.close()
     server.process.wait(timeout=15)
+
+
+def test_an_unterminated_multipart_body_is_a_400(server_factory, demo_models):
+    server = server_factory([str(demo_models["iris"]), "--workers", "1"])
+    body = (
+        b'--XYZ\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\nContent-Type: text/csv\r\n\r\n'
+        + IRIS.encode()
+        + b"\n5.1,3.5,1.4,0.2\n"
+    )
+    response = httpx.post(
+        f"{server.url}/predict_file", content=body, headers={"content-type": "multipart/form-data; boundary=XYZ"}
+    )
+    assert response.status_code == 400
+    assert "closing boundary" in response.json()["detail"]
+
+
+def test_a_truncated_image_is_explained_without_pillows_internals(server_factory, demo_models):
+    import io
+
+    from PIL import Image
+
+    server = server_factory([str(demo_models["digits"]), "--workers", "1"])
+    picture = io.BytesIO()
+    Image.new("L", (64, 64), 255).save(picture, "JPEG")
+    cut = picture.getvalue()[:200]
+    response = httpx.post(f"{server.url}/predict_image", files={"file": ("d.jpg", cut, "image/jpeg")})
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert "Error" not in detail and "send a whole PNG or JPEG file" in detail

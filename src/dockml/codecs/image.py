@@ -30,15 +30,16 @@ def open_image(data: bytes, *, max_pixels: int) -> Image.Image:
         picture = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
     except UnidentifiedImageError:
         raise MalformedInput(f"the file is not an image in an accepted format ({', '.join(ALLOWED_FORMATS)})") from None
-    except Exception as error:  # noqa: BLE001 - Pillow's parsers raise many types on corrupt headers (OSError, AttributeError...)
-        raise MalformedInput(f"the image cannot be read: {type(error).__name__}") from None
+    except Exception:  # noqa: BLE001 - Pillow's parsers raise many types on corrupt headers (OSError, AttributeError...)
+        raise MalformedInput("the image's header is damaged; send a whole PNG or JPEG file") from None
     width, height = picture.size
     if width * height > max_pixels:
         raise PayloadTooLarge(f"the image is {width}x{height} pixels; at most {max_pixels} pixels are accepted")
     try:
         picture.load()
-    except Exception as error:  # noqa: BLE001 - as above: a corrupt body can fail in any of Pillow's decoders
-        raise MalformedInput(f"the image cannot be decoded: {str(error)[:200]}") from None
+    except Exception:  # noqa: BLE001 - as above: a corrupt body can fail in any of Pillow's decoders
+        # Pillow's messages name its internals ("broken data stream", OSError): say what to do instead.
+        raise MalformedInput("the image's data is damaged or cut short; send a whole PNG or JPEG file") from None
     return picture
 
 

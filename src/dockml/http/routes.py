@@ -11,7 +11,7 @@ from starlette.routing import Route
 from dockml.codecs.csv import decode_csv, encode_csv
 from dockml.codecs.image import decode_image
 from dockml.config import Settings
-from dockml.errors import FieldError, InvalidInput, UnsupportedMediaType
+from dockml.errors import FieldError, InvalidInput, MalformedInput, UnsupportedMediaType
 from dockml.http.fastpath import parse_proba
 from dockml.service import ModelService
 
@@ -37,6 +37,11 @@ async def _upload(request: Request, what: str) -> bytes:
         uploads = [value for value in form.values() if isinstance(value, UploadFile)]
         named = form.get("file")
         chosen = named if isinstance(named, UploadFile) else (uploads[0] if len(uploads) == 1 else None)
+        if chosen is None and not form:
+            # The parser keeps only finished parts: none at all means a body cut short (or empty).
+            raise MalformedInput(
+                "the multipart body holds no complete part; it must end with its closing boundary (--BOUNDARY--)"
+            )
         if chosen is None:
             raise InvalidInput(
                 f"no {what} in the upload; send it in a multipart part named 'file'", [FieldError("file", "missing")]
