@@ -173,3 +173,39 @@ def test_a_truncated_image_is_explained_without_pillows_internals(server_factory
     assert response.status_code == 400
     detail = response.json()["detail"]
     assert "Error" not in detail and "send a whole PNG or JPEG file" in detail
+
+
+def test_health_checks_answer_while_a_large_body_is_decoded(server_factory, demo_models):
+    """Decoding ran on the event loop: /health/live on the same worker waited for a whole 16 MiB body."""
+    import asyncio
+
+    server = server_factory([str(demo_models["iris"]), "--workers", "1", "--request-timeout-s", "120"])
+    record = b'{"s_length": 5.1, "s_width": 3.5, "p_length": 1.4, "p_width": "x"}'
+    body = b"[" + b",".join([record] * 230_000) + b"]"  # 15.6 MB, every row invalid: decoding does all the work
+
+    async def race() -> tuple[float, float, int]:
+        async with httpx.AsyncClient(timeout=120) as client:
+            started = time.perf_counter()
+            big = asyncio.create_task(
+                client.post(f"{server.url}/predict", content=body, headers={"content-type": "application/json"})
+            )
+            await asyncio.sleep(0.5)  # the body is in; its decoding has begun
+            asked = time.perf_counter()
+            health = await client.get(f"{server.url}/health/live")
+            health_done = time.perf_counter() - asked
+            status = (await big).status_code
+            return health_done, time.perf_counter() - started, status + 1000 * (health.status_code != 200)
+
+    health_done, big_done, status = asyncio.run(race())
+    print(f"\n{len(body) / 2**20:.1f} MiB body answered in {big_done:.2f} s, /health/live in {health_done:.2f} s")
+    assert status == 422
+    # Blocked, the health check waits for nearly all of the decoding; answered alongside, for a sliver of it.
+    assert health_done < big_done / 3
+
+
+def test_a_csv_over_the_row_limit_is_refused_while_it_is_read(server_factory, demo_models):
+    server = server_factory([str(demo_models["iris"]), "--workers", "1", "--max-csv-rows", "1000"])
+    rows = (IRIS + "\n" + "5.1,3.5,1.4,0.2\n" * 200_000).encode()
+    response = httpx.post(f"{server.url}/predict_file", files={"file": ("big.csv", rows)}, timeout=60)
+    assert response.status_code == 413
+    assert response.json()["detail"] == "the CSV has more than 1000 rows; at most 1000 are accepted"

@@ -17,8 +17,9 @@ from dockml.errors import MAX_FIELD_ERRORS, FieldError, FieldErrors, MalformedIn
 from dockml.signature import Signature
 
 
-def _numbered_rows(text: str) -> list[tuple[int, list[str]]]:
-    """(line number where the row starts, cells) for every non-blank row."""
+def _numbered_rows(text: str, max_rows: int) -> list[tuple[int, list[str]]]:
+    """(line number where the row starts, cells) for every non-blank row; PayloadTooLarge as soon
+    as there are more than ``max_rows`` besides a header, before the rest is read."""
     reader = csv.reader(io.StringIO(text, newline=""))
     rows = []
     line = 1
@@ -26,6 +27,8 @@ def _numbered_rows(text: str) -> list[tuple[int, list[str]]]:
         for cells in reader:
             if any(cell.strip() for cell in cells):
                 rows.append((line, cells))
+                if len(rows) > max_rows + 1:
+                    raise PayloadTooLarge(f"the CSV has more than {max_rows} rows; at most {max_rows} are accepted")
             line = reader.line_num + 1
     except csv.Error as error:
         raise MalformedInput(f"the CSV file cannot be parsed at line {line}: {error}") from None
@@ -39,7 +42,7 @@ def decode_csv(data: bytes, signature: Signature, *, max_rows: int) -> np.ndarra
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise MalformedInput("the CSV file is not UTF-8 text") from None
-    rows = _numbered_rows(text)
+    rows = _numbered_rows(text, max_rows)
     if not rows:
         raise MalformedInput("the CSV file has no rows")
     order, width, has_header = column_layout(rows[0][1], signature)

@@ -15,6 +15,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl
 
+import numpy as np
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -23,8 +24,10 @@ from dockml.codecs.records import decode_json, decode_query
 from dockml.errors import DockmlError, FieldError, InvalidInput, MalformedInput, MethodNotAllowed, UnsupportedMediaType
 from dockml.http.guards import Edge
 from dockml.http.limits import too_large
+from dockml.http.offload import decode_sized
 from dockml.http.problems import MEDIA_TYPE, problem_body
 from dockml.service import ModelService
+from dockml.signature import Signature
 
 log = logging.getLogger("dockml.http")
 
@@ -67,6 +70,10 @@ def parse_json_body(body: bytes) -> Any:
         return orjson.loads(body)
     except orjson.JSONDecodeError as error:
         raise MalformedInput(f"the body is not valid JSON: {error}") from None
+
+
+def _decode_json_body(body: bytes, signature: Signature) -> np.ndarray:
+    return decode_json(parse_json_body(body), signature)
 
 
 class _Route:
@@ -166,7 +173,8 @@ class FastPredict:
             table = decode_query([(k, v) for k, v in query if not (control and k == "proba")], signature)
         else:
             check_json_media_type(content_type.decode("latin-1"))
-            table = decode_json(parse_json_body(await self._read_body(receive, content_length)), signature)
+            body = await self._read_body(receive, content_length)
+            table = await decode_sized(len(body), _decode_json_body, body, signature)
         outputs = await service.predict(table)
         return orjson.dumps(service.encoder.to_json(outputs, proba=proba), option=orjson.OPT_SERIALIZE_NUMPY)
 

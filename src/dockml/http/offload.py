@@ -1,0 +1,24 @@
+"""Decoding a large body off the event loop: parsing megabytes of JSON, CSV or an image takes
+long enough to stall every other request of the worker (health checks included), so it runs in a
+thread, where the interpreter still switches back to the loop every few milliseconds. Small
+bodies, nearly all of them, are decoded in place: a thread hop would cost more than the work."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+OFF_LOOP_BYTES = 64 * 1024
+
+Params = ParamSpec("Params")
+Result = TypeVar("Result")
+
+
+async def decode_sized(
+    size: int, decode: Callable[Params, Result], *args: Params.args, **kwargs: Params.kwargs
+) -> Result:
+    """``decode(*args, **kwargs)``, in a thread when the body is ``OFF_LOOP_BYTES`` or more."""
+    if size < OFF_LOOP_BYTES:
+        return decode(*args, **kwargs)
+    return await asyncio.to_thread(decode, *args, **kwargs)
