@@ -141,7 +141,7 @@ def test_wrong_sha256_stops_the_start_before_binding(demo_models):
 
 
 def test_right_sha256_serves(server_factory, demo_models):
-    from dockml.models.compile import file_sha256
+    from dockml.models.cache import file_sha256
 
     digest = file_sha256(demo_models["iris"])
     server = server_factory([f"iris={demo_models['iris']}", "--model-sha256", f"iris={digest}"])
