@@ -209,3 +209,80 @@ def test_a_csv_over_the_row_limit_is_refused_while_it_is_read(server_factory, de
     response = httpx.post(f"{server.url}/predict_file", files={"file": ("big.csv", rows)}, timeout=60)
     assert response.status_code == 413
     assert response.json()["detail"] == "the CSV has more than 1000 rows; at most 1000 are accepted"
+
+
+def _serve_with_fd_limit(args: list[str], limit: int) -> tuple[subprocess.Popen[str], str]:
+    """`dockml serve` as tests/servers.py starts it, but with at most ``limit`` open files."""
+    import resource
+
+    from servers import free_port
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dockml", "serve", *args, "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)),
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError("server not ready")
+
+
+def test_two_thousand_slow_header_connections_do_not_keep_a_client_out(demo_models):
+    """With the common 1,024 file limit, 2,500 idle connections once made 0 of 549 requests succeed."""
+    import resource
+    import socket
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
+    process, url = _serve_with_fd_limit([str(demo_models["iris"]), "--workers", "1"], 1024)
+    port = int(url.rsplit(":", 1)[1])
+    slow = []
+    try:
+        for _ in range(2000):
+            connection = socket.create_connection(("127.0.0.1", port), timeout=5)
+            connection.sendall(b"GET /health/live HTTP/1.1\r\nHost: t\r\nX-Slow: ")  # and never more
+            slow.append(connection)
+        served = 0
+        started = time.perf_counter()
+        for _ in range(20):
+            served += (
+                httpx.get(f"{url}/predict?s_length=5.1&s_width=3.5&p_length=1.4&p_width=0.2", timeout=10).status_code
+                == 200
+            )
+        print(f"\n2,000 slow connections: {served}/20 normal requests served in {time.perf_counter() - started:.2f} s")
+        assert served == 20
+    finally:
+        for connection in slow:
+            connection.close()
+        process.terminate()
+        _, errors = process.communicate(timeout=20)
+    assert "connection limit (900)" in errors
+
+
+def test_too_many_or_too_large_headers_get_431(server_factory, demo_models):
+    server = server_factory([str(demo_models["iris"]), "--workers", "1"])
+    many = {f"x-{i}": "1" for i in range(150)}
+    assert httpx.get(f"{server.url}/health/live", headers=many).status_code == 431
+    assert httpx.get(f"{server.url}/health/live", headers={"x-big": "a" * 100_000}).status_code == 431
+    assert httpx.get(f"{server.url}/health/live", headers={"x-fine": "a" * 1000}).status_code == 200
+
+
+def test_a_request_head_that_never_ends_gets_408(server_factory, demo_models):
+    import socket
+
+    server = server_factory([str(demo_models["iris"]), "--workers", "1", "--head-timeout-s", "1"])
+    port = int(server.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(b"GET /health/live HTTP/1.1\r\nHost: t\r\n")
+        answer = connection.recv(200)
+    assert answer.startswith(b"HTTP/1.1 408")

@@ -119,6 +119,17 @@ class Settings:
     """One line per request: off, text or json (each with the request id)."""
     request_timeout_s: float = 30.0
     """A request still unanswered after this long gets 504."""
+    head_timeout_s: float = 10.0
+    """A connection that has not sent a whole request head this long after its first byte gets 408."""
+    keep_alive_timeout_s: float = 5.0
+    """An idle kept-alive connection is closed after this long."""
+    max_connections: int = 900
+    """Open connections per worker (below the common 1,024 file limit); beyond it, the oldest
+    connection still sending its request head is closed to make room."""
+    max_headers: int = 100
+    """Most header fields in one request; more gets 431."""
+    max_header_bytes: int = 65536
+    """Most bytes of header names and values in one request; more gets 431."""
     max_in_flight: int = 256
     """Requests in progress per worker; beyond it, 503 with Retry-After at once."""
     shutdown_drain_s: float = 0.0

@@ -21,6 +21,7 @@ from typing import Any
 import uvicorn
 
 from dockml.config import Settings
+from dockml.connections import ConnectionLimits, guarded_protocol
 from dockml.errors import ConfigError
 from dockml.service import Registry
 
@@ -47,7 +48,15 @@ def _uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         loop="uvloop",
-        http="httptools",
+        http=guarded_protocol(
+            ConnectionLimits(
+                head_timeout_s=settings.head_timeout_s,
+                max_connections=settings.max_connections,
+                max_headers=settings.max_headers,
+                max_header_bytes=settings.max_header_bytes,
+            )
+        ),
+        timeout_keep_alive=settings.keep_alive_timeout_s,  # type: ignore[arg-type]
         log_level=settings.log_level,
         lifespan="on",
         server_header=False,

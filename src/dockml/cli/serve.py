@@ -74,6 +74,35 @@ def register(commands: Any) -> None:
         help="requests in progress per worker; beyond, a fast 503 with Retry-After (default: 256)",
     )
     limits.add_argument(
+        "--head-timeout-s",
+        type=float,
+        metavar="S",
+        help="answer 408 and close a connection whose request head is not complete S seconds after it began "
+        "(default: 10)",
+    )
+    limits.add_argument(
+        "--keep-alive-timeout-s",
+        type=float,
+        metavar="S",
+        help="close idle kept-alive connections after S seconds (default: 5)",
+    )
+    limits.add_argument(
+        "--max-connections",
+        type=int,
+        metavar="N",
+        help="open connections per worker; at the limit, the oldest still sending its request head is closed "
+        "to make room (default: 900)",
+    )
+    limits.add_argument(
+        "--max-headers", type=int, metavar="N", help="most header fields in a request, else 431 (default: 100)"
+    )
+    limits.add_argument(
+        "--max-header-bytes",
+        type=int,
+        metavar="N",
+        help="most bytes of header names and values in a request, else 431 (default: 65536)",
+    )
+    limits.add_argument(
         "--max-csv-rows", type=int, metavar="N", help="most rows in one uploaded CSV, else 413 (default: 1000000)"
     )
     limits.add_argument(

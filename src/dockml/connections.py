@@ -1,0 +1,130 @@
+"""Limits on connections, below HTTP's routes: how long a client may take to send a request head,
+how many headers and header bytes it may send (431), and how many connections a worker holds.
+
+uvicorn's httptools protocol, with these checks added where it parses. When a worker is at its
+connection limit, a new connection evicts the oldest one that has not finished sending its
+request head (a slow or idle client) rather than being turned away: 2,000 connections that trickle
+header bytes cannot keep a normal client out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+log = logging.getLogger("dockml.server")
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    head_timeout_s: float = 10.0
+    max_connections: int = 900
+    max_headers: int = 100
+    max_header_bytes: int = 64 * 1024
+
+
+_REFUSALS = {
+    408: b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+    431: b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+}
+
+
+def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
+    """uvicorn's httptools protocol class with ``limits`` (uvicorn.Config takes a class for ``http``)."""
+
+    class GuardedProtocol(_GuardedProtocol):
+        pass
+
+    GuardedProtocol.limits = limits
+    return GuardedProtocol
+
+
+class _GuardedProtocol(HttpToolsProtocol):
+    limits: ConnectionLimits = ConnectionLimits()
+    last_eviction_log = 0.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.head_deadline_: asyncio.TimerHandle | None = None
+        self.head_started_ = time.monotonic()
+        self.header_bytes_ = 0
+        self.refused_ = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        if len(self.connections) >= self.limits.max_connections:
+            self._evict_slowest()
+        super().connection_made(transport)
+        self._arm_head_deadline()
+
+    def _evict_slowest(self) -> None:
+        waiting = [c for c in self.connections if isinstance(c, _GuardedProtocol) and c.head_deadline_ is not None]
+        if not waiting:
+            return
+        slowest = min(waiting, key=lambda connection: connection.head_started_)
+        slowest.refuse(408)
+        now = time.monotonic()
+        if now - _GuardedProtocol.last_eviction_log > 10:
+            _GuardedProtocol.last_eviction_log = now
+            log.warning(
+                "worker at its connection limit (%d): closing the connections slowest to send a request",
+                self.limits.max_connections,
+            )
+
+    def _arm_head_deadline(self) -> None:
+        self.head_started_ = time.monotonic()
+        if self.head_deadline_ is None:
+            self.head_deadline_ = self.loop.call_later(self.limits.head_timeout_s, self.refuse, 408)
+
+    def _disarm_head_deadline(self) -> None:
+        if self.head_deadline_ is not None:
+            self.head_deadline_.cancel()
+            self.head_deadline_ = None
+
+    def refuse(self, status: int) -> None:
+        """Answer ``status`` and close: the request head was too slow (408) or too large (431)."""
+        self._disarm_head_deadline()
+        if self.refused_ or self.transport.is_closing():
+            return
+        self.refused_ = True
+        self.transport.write(_REFUSALS[status])
+        self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        if not self.refused_:
+            super().data_received(data)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.header_bytes_ = 0
+        self._arm_head_deadline()  # a kept-alive connection's next request gets the same time
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.header_bytes_ += len(name) + len(value)
+        if self.refused_:
+            return
+        if len(self.headers) >= self.limits.max_headers or self.header_bytes_ > self.limits.max_header_bytes:
+            self.refuse(431)
+            return
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._disarm_head_deadline()
+        if not self.refused_:
+            super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        if not self.refused_:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if not self.refused_:
+            super().on_message_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head_deadline()
+        super().connection_lost(exc)
