@@ -286,3 +286,40 @@ def test_a_request_head_that_never_ends_gets_408(server_factory, demo_models):
         connection.sendall(b"GET /health/live HTTP/1.1\r\nHost: t\r\n")
         answer = connection.recv(200)
     assert answer.startswith(b"HTTP/1.1 408")
+
+
+def _peak_rss_mb(pid: int) -> float:
+    from pathlib import Path
+
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+def test_a_tiny_png_of_many_pixels_costs_little_memory(server_factory, demo_models):
+    """A 4.9 KB PNG just under the pixel limit once cost +959 MB for one request: now its decoded
+    size is refused before decoding, and a large JPEG decodes at a fraction of its size."""
+    import io
+
+    from PIL import Image
+
+    server = server_factory([str(demo_models["digits"]), "--workers", "1"])
+    picture = io.BytesIO()
+    Image.new("RGBA", (6000, 6000), (255, 255, 255, 255)).save(picture, "PNG", optimize=True)
+    before = _peak_rss_mb(server.process.pid)
+    response = httpx.post(
+        f"{server.url}/predict_image", files={"file": ("big.png", picture.getvalue(), "image/png")}, timeout=60
+    )
+    grown = _peak_rss_mb(server.process.pid) - before
+    print(f"\n{len(picture.getvalue()) / 1024:.0f} KiB PNG of 36 Mpx: peak memory +{grown:.0f} MB")
+    assert response.status_code == 413
+    assert "MiB once decoded" in response.json()["detail"]
+    photo = io.BytesIO()
+    Image.new("RGB", (6000, 6000), (250, 250, 250)).save(photo, "JPEG")
+    before = _peak_rss_mb(server.process.pid)
+    response = httpx.post(f"{server.url}/predict_image", files={"file": ("photo.jpg", photo.getvalue())}, timeout=60)
+    jpeg_grown = _peak_rss_mb(server.process.pid) - before
+    print(f"{len(photo.getvalue()) / 1024:.0f} KiB JPEG of 36 Mpx: peak memory +{jpeg_grown:.0f} MB")
+    assert response.status_code == 200, response.text
+    assert grown + jpeg_grown < 100

@@ -136,9 +136,11 @@ def test_size_is_checked_before_decoding() -> None:
 
 
 def test_limit_may_be_raised_beyond_pillows_own() -> None:
-    # 9500x9500 is 90 Mpx, past Pillow's fixed 89 Mpx warning: dockml's limit alone decides.
-    picture = open_image(white_png(9_500, 9_500), max_pixels=100_000_000)
-    assert picture.size == (9_500, 9_500)
+    # 9500x9500 is 90 Mpx, past Pillow's fixed 89 Mpx warning: dockml's own limits alone decide,
+    # here its budget for the decoded picture.
+    with pytest.raises(PayloadTooLarge, match="MiB once decoded"):
+        open_image(white_png(9_500, 9_500), max_pixels=100_000_000)
+    assert open_image(white_png(6_000, 6_000), max_pixels=100_000_000).size == (1024, 1024)
 
 
 def test_message_gives_the_real_size() -> None:

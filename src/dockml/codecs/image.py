@@ -20,6 +20,11 @@ ALLOWED_FORMATS = ("PNG", "JPEG")
 # any decoding; Pillow's fixed global limit would otherwise cap it at about 89 million pixels.
 Image.MAX_IMAGE_PIXELS = None
 _INK_THRESHOLD = 0.2
+MAX_DECODED_BYTES = 64 * 1024 * 1024
+"""The most memory a picture may take once decoded (RGBA: 4 bytes a pixel), JPEG's draft scale applied."""
+WORKING_SIDE = 1024
+"""Pictures are shrunk to at most this many pixels a side right after decoding: the model needs a
+few, and the float steps below would otherwise cost 8 bytes and more per pixel of a photo."""
 
 
 def open_image(data: bytes, *, max_pixels: int) -> Image.Image:
@@ -35,8 +40,18 @@ def open_image(data: bytes, *, max_pixels: int) -> Image.Image:
     width, height = picture.size
     if width * height > max_pixels:
         raise PayloadTooLarge(f"the image is {width}x{height} pixels; at most {max_pixels} pixels are accepted")
+    # JPEG decodes at 1/2, 1/4 or 1/8 scale when asked first: a 40-megapixel photo never exists whole.
+    picture.draft("RGB" if picture.mode not in ("L", "1") else "L", (WORKING_SIDE, WORKING_SIDE))
+    decoded = picture.size[0] * picture.size[1] * len(picture.getbands())
+    if decoded > MAX_DECODED_BYTES:
+        raise PayloadTooLarge(
+            f"the image is {width}x{height} pixels in {picture.mode}, {decoded / 2**20:.0f} MiB once decoded; at most "
+            f"{MAX_DECODED_BYTES // 2**20} MiB are accepted: send a smaller picture, or a JPEG"
+        )
     try:
         picture.load()
+        if max(picture.size) > WORKING_SIDE:
+            picture.thumbnail((WORKING_SIDE, WORKING_SIDE), Image.Resampling.BOX, reducing_gap=2.0)
     except Exception:  # noqa: BLE001 - as above: a corrupt body can fail in any of Pillow's decoders
         # Pillow's messages name its internals ("broken data stream", OSError): say what to do instead.
         raise MalformedInput("the image's data is damaged or cut short; send a whole PNG or JPEG file") from None
