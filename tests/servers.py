@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -41,16 +42,36 @@ class RunningServer:
         out, _ = self.process.communicate(timeout=15)
         return out
 
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after 15 s; the output pipe closed."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        if self.process.stdout:
+            self.process.stdout.close()
 
-def start_server(args: list[str], *, env: dict[str, str] | None = None, timeout_s: float = 60.0) -> RunningServer:
-    """`python -m dockml serve ARGS` on a free loopback port, returned once /health/ready says 200."""
+
+def start_server(
+    args: list[str], *, env: dict[str, str] | None = None, timeout_s: float = 60.0, fd_limit: int | None = None
+) -> RunningServer:
+    """`python -m dockml serve ARGS` on a free loopback port, returned once /health/ready says 200.
+    ``fd_limit`` caps the files the server may open (RLIMIT_NOFILE), as a common 1,024 does."""
     port = free_port()
+
+    def limit_files() -> None:
+        if fd_limit is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (fd_limit, fd_limit))
+
     process = subprocess.Popen(
         [sys.executable, "-m", "dockml", "serve", *args, "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, **(env or {})},
+        preexec_fn=limit_files,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout_s

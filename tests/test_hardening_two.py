@@ -211,41 +211,15 @@ def test_a_csv_over_the_row_limit_is_refused_while_it_is_read(server_factory, de
     assert response.json()["detail"] == "the CSV has more than 1000 rows; at most 1000 are accepted"
 
 
-def _serve_with_fd_limit(args: list[str], limit: int) -> tuple[subprocess.Popen[str], str]:
-    """`dockml serve` as tests/servers.py starts it, but with at most ``limit`` open files."""
-    import resource
-
-    from servers import free_port
-
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dockml", "serve", *args, "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)),
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise AssertionError("server not ready")
-
-
-def test_two_thousand_slow_header_connections_do_not_keep_a_client_out(demo_models):
+def test_two_thousand_slow_header_connections_do_not_keep_a_client_out(server_factory, demo_models):
     """With the common 1,024 file limit, 2,500 idle connections once made 0 of 549 requests succeed."""
     import resource
     import socket
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
-    process, url = _serve_with_fd_limit([str(demo_models["iris"]), "--workers", "1"], 1024)
-    port = int(url.rsplit(":", 1)[1])
+    server = server_factory([str(demo_models["iris"]), "--workers", "1"], fd_limit=1024)
+    url, port = server.url, int(server.url.rsplit(":", 1)[1])
     slow = []
     try:
         for _ in range(2000):
@@ -264,9 +238,7 @@ def test_two_thousand_slow_header_connections_do_not_keep_a_client_out(demo_mode
     finally:
         for connection in slow:
             connection.close()
-        process.terminate()
-        _, errors = process.communicate(timeout=20)
-    assert "connection limit (900)" in errors
+    assert "connection limit (900)" in server.output()
 
 
 def test_too_many_or_too_large_headers_get_431(server_factory, demo_models):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -63,17 +62,6 @@ def _args(models: list[Trained], runtime: str) -> list[str]:
     return [*(f"{t.name}={t.path}" for t in models), "--runtime", runtime, "--workers", "1", "--trust-pickle"]
 
 
-def _stop(server: RunningServer) -> None:
-    if server.process.poll() is None:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-    if server.process.stdout:
-        server.process.stdout.close()
-
-
 def _tail(log: str, lines: int = 6) -> str:
     return "\n".join([line for line in log.splitlines() if line.strip()][-lines:])
 
@@ -84,7 +72,7 @@ def _start_alone(trained: Trained, runtime: str, env: dict[str, str]) -> str | N
         server = start_server(_args([trained], runtime), env=env, timeout_s=START_TIMEOUT_S)
     except AssertionError as error:
         return _tail(str(error))
-    _stop(server)
+    server.stop()
     return None
 
 
@@ -146,4 +134,4 @@ def servers(zoo: dict[str, Trained], zoo_folder: Path) -> Iterator[dict[str, Ser
         if served.client is not None:
             served.client.close()
         if served.server is not None:
-            _stop(served.server)
+            served.server.stop()
