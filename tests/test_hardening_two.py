@@ -85,6 +85,7 @@ BAD_SIDE_FILES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("side_file", "message"), BAD_SIDE_FILES, ids=[case[0].split("=")[0] for case in BAD_SIDE_FILES]
 )
@@ -100,6 +101,7 @@ def test_a_malformed_side_file_stops_the_start_in_one_line(tmp_path, side_file, 
     assert "Traceback" not in result.stderr + result.stdout
 
 
+@pytest.mark.slow
 def test_a_skops_zip_bomb_is_refused_before_unpacking(tmp_path):
     """A 1.3 MB .skops once reached a 2.26 GB peak at start."""
     import zipfile
