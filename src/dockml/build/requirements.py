@@ -18,6 +18,7 @@ SERVING = (
     "uvloop",
     "httptools",
     "orjson",
+    "msgspec",
     "python-multipart",
     "pillow",
     "prometheus-client",
