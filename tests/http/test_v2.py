@@ -61,11 +61,23 @@ def test_server_metadata_names_the_binary_extension(client):
 
 
 @pytest.mark.parametrize(
-    "path", ["/v2/health/live", "/v2/health/ready", "/v2/models/iris/ready", "/v2/models/iris/versions/1/ready"]
+    ("path", "body"),
+    [
+        ("/v2/health/live", {"live": True}),
+        ("/v2/health/ready", {"ready": True}),
+        ("/v2/models/iris/ready", {"name": "iris", "ready": True}),
+        ("/v2/models/iris/versions/1/ready", {"name": "iris", "ready": True}),
+    ],
 )
-def test_health_and_readiness_are_200_with_an_empty_body(client, path):
+def test_health_and_readiness_answer_the_protocols_json(client, path, body):
+    # The protocol's current text; KServe's client parses these bodies.
     response = client.get(path)
-    assert response.status_code == 200 and response.content == b""
+    assert response.status_code == 200 and response.json() == body
+    assert response.headers["content-type"] == "application/json"
+
+
+def test_server_metadata_also_with_the_specifications_trailing_slash(client):
+    assert client.get("/v2/").json() == client.get("/v2").json()
 
 
 def test_model_metadata_of_an_all_numeric_classifier(client):
@@ -249,7 +261,7 @@ def test_binary_inputs_with_json_outputs_answer_plain_json(client):
     ("inputs", "message"),
     [
         ([combined([[5.1, 3.5, 1.4]])], "has shape [1, 3]; expected [rows, 4]"),
-        ([{"name": "input", "shape": [4], "datatype": "FP32", "data": SETOSA}], "has shape [4]; expected [rows, 4]"),
+        ([{"name": "input", "shape": [3], "datatype": "FP32", "data": SETOSA[:3]}], "has shape [3]; expected [rows, 4]"),
         (
             [{"name": "input", "shape": [1, 4], "datatype": "BYTES", "data": ["5.1", "3.5", "1.4", "0.2"]}],
             "datatype BYTES does not fit",
@@ -259,7 +271,13 @@ def test_binary_inputs_with_json_outputs_answer_plain_json(client):
             [{"name": "input", "shape": [2, 4], "datatype": "FP32", "data": SETOSA}],
             "has 4 elements but its shape needs 8",
         ),
-        ([{"name": "features", "shape": [1, 4], "datatype": "FP32", "data": SETOSA}], "unknown input 'features'"),
+        (
+            [
+                {"name": "features", "shape": [1, 4], "datatype": "FP32", "data": SETOSA},
+                {"name": "more", "shape": [1, 4], "datatype": "FP32", "data": SETOSA},
+            ],
+            "unknown input 'features'",
+        ),
         ([{"name": n, "shape": [1], "datatype": "FP32", "data": [1.0]} for n in IRIS[:3]], "missing input 'p_width'"),
         (
             [combined([SETOSA]), {"name": "s_length", "shape": [1], "datatype": "FP32", "data": [1.0]}],
