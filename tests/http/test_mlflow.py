@@ -116,7 +116,10 @@ def test_errors_are_400_in_mlflow_form(client, body, message):
 
 def test_unsupported_content_type_and_charset(client):
     response = client.post("/invocations", content=b"x", headers={"content-type": "text/plain"})
-    assert response.status_code == 415 and "application/json, text/csv or application/vnd.apache.parquet" in response.json()["message"]
+    assert (
+        response.status_code == 415
+        and "application/json, text/csv or application/vnd.apache.parquet" in response.json()["message"]
+    )
     response = client.post("/invocations", content=b"{}", headers={"content-type": "application/json; charset=latin-1"})
     assert response.status_code == 415 and "UTF-8" in response.json()["message"]
 

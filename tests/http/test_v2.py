@@ -261,7 +261,10 @@ def test_binary_inputs_with_json_outputs_answer_plain_json(client):
     ("inputs", "message"),
     [
         ([combined([[5.1, 3.5, 1.4]])], "has shape [1, 3]; expected [rows, 4]"),
-        ([{"name": "input", "shape": [3], "datatype": "FP32", "data": SETOSA[:3]}], "has shape [3]; expected [rows, 4]"),
+        (
+            [{"name": "input", "shape": [3], "datatype": "FP32", "data": SETOSA[:3]}],
+            "has shape [3]; expected [rows, 4]",
+        ),
         (
             [{"name": "input", "shape": [1, 4], "datatype": "BYTES", "data": ["5.1", "3.5", "1.4", "0.2"]}],
             "datatype BYTES does not fit",
@@ -425,6 +428,8 @@ def test_real_server_with_tritonclient(server_factory, demo_models, triton_pytho
     assert seen["json_outputs"][0]["data"] == ["setosa", "virginica"]
     assert seen["wrong_shape"]["status"] == "400"
     assert "expected [rows, 4]" in seen["wrong_shape"]["message"]
+    for algorithm in ("gzip", "deflate"):
+        assert seen["compressed"][algorithm] == {"binary": ["setosa", "virginica"], "json": ["setosa", "virginica"]}
 
 
 def test_guard_errors_take_the_protocol_form(demo_models):
