@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 import trained
 from servers import make_client
-from v2_spec import binary_request, read_response
+from v2_spec import REQUIRED_ENDPOINTS, RESPONSE_SCHEMAS, binary_request, read_response
 
 SETOSA = [5.1, 3.5, 1.4, 0.2]
 VIRGINICA = [6.7, 3.0, 5.2, 2.3]
@@ -438,3 +438,44 @@ def test_guard_errors_take_the_protocol_form(demo_models):
         assert keyed.get("/v2/health/ready").status_code == 200
         ok = keyed.post("/v2/models/iris/infer", json={"inputs": [combined([SETOSA])]}, headers={"x-api-key": "secret"})
         assert ok.status_code == 200
+
+
+@pytest.mark.parametrize(("method", "template", "schema"), REQUIRED_ENDPOINTS, ids=[e[1] for e in REQUIRED_ENDPOINTS])
+def test_every_endpoint_the_specification_requires(client, method, template, schema):
+    import jsonschema
+
+    path = template.format(name="iris", version="1")
+    body = {"inputs": [combined([SETOSA])]} if method == "POST" else None
+    response = client.request(method, path, json=body)
+    assert response.status_code == 200, response.text
+    jsonschema.validate(response.json(), RESPONSE_SCHEMAS[schema])
+    # and the error the specification gives each: an unknown model, a request it cannot take
+    if "{name}" in template:
+        missing = client.request(method, template.format(name="nope", version="1"), json=body)
+        assert missing.status_code == 404
+        jsonschema.validate(missing.json(), RESPONSE_SCHEMAS["error"])
+    if method == "POST":
+        bad = client.post(path, json={"inputs": [combined([SETOSA[:3]])]})
+        assert bad.status_code == 400
+        jsonschema.validate(bad.json(), RESPONSE_SCHEMAS["error"])
+
+
+@pytest.mark.parametrize(
+    "tensor",
+    [
+        {"name": "input-0", "shape": [1, 4], "datatype": "FP64", "data": [SETOSA]},  # MLServer's clients
+        {"name": "input", "shape": [4], "datatype": "FP32", "data": SETOSA},  # one row, 1-D
+        {"name": "input-0", "shape": [4], "datatype": "FP64", "data": SETOSA},
+    ],
+    ids=["any-name", "one-row-1d", "both"],
+)
+def test_one_tensor_under_any_name_and_one_row_in_1d(client, tensor):
+    response = infer(client, "iris", [tensor])
+    assert response.status_code == 200, response.text
+    assert response.json()["outputs"][0]["data"] == ["setosa"]
+
+
+def test_a_lone_tensor_under_another_name_for_a_model_of_several_tensors(client):
+    # loans takes three tensors (a string feature): a lone unnamed tensor cannot say which it is.
+    response = infer(client, "loans", [{"name": "input-0", "shape": [1], "datatype": "FP64", "data": [30.0]}])
+    assert_error(response, 400, "missing input 'age'")
