@@ -167,8 +167,8 @@ def _split(value: Any, signature: Signature) -> np.ndarray:
     if "columns" not in value:
         return decode_rows([_row(row, signature) for row in data], signature)
     columns = value["columns"]
-    if not isinstance(columns, list):
-        raise InvalidInput("'dataframe_split.columns' must be a list of column labels")
+    if not isinstance(columns, list) or not all(isinstance(label, (str, int, float)) for label in columns):
+        raise InvalidInput("'dataframe_split.columns' must be a list of column labels (text or numbers)")
     width = len(columns)
     bad = [index for index, row in enumerate(data) if len(row) != width]
     if bad:

@@ -35,7 +35,7 @@ SCHEMAS: dict[str, Any] = {
             "name": {"type": "string"},
             "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
             "datatype": {"type": "string", "enum": sorted(NUMERIC_TYPES | {"BYTES", "BOOL"})},
-            "parameters": {"type": "object"},
+            "parameters": {"type": ["object", "null"]},
             "data": {"type": "array", "description": "Nested or flat, row-major; prod(shape) elements."},
         },
         "required": ["name", "shape", "datatype"],
@@ -43,14 +43,14 @@ SCHEMAS: dict[str, Any] = {
     "V2InferRequest": {
         "type": "object",
         "properties": {
-            "id": {"type": "string"},
+            "id": {"type": ["string", "null"]},
             "parameters": {
-                "type": "object",
+                "type": ["object", "null"],
                 "properties": {"binary_data_output": {"type": "boolean"}},
             },
             "inputs": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/V2Tensor"}},
             "outputs": {
-                "type": "array",
+                "type": ["array", "null"],
                 "items": {
                     "type": "object",
                     "properties": {"name": {"type": "string"}, "parameters": {"type": "object"}},
@@ -87,9 +87,13 @@ SCHEMAS: dict[str, Any] = {
             "dataframe_records": {"type": "array", "items": {"type": "object"}, "minItems": 1},
             "instances": {"type": "array", "minItems": 1},
             "inputs": {"type": ["array", "object"]},
-            "params": {"type": "object"},
+            "params": {"description": "Ignored, as are keys other than the format key."},
         },
-        "minProperties": 1,
+        # Exactly one of the format keys.
+        "oneOf": [
+            {"required": [key], "not": {"anyOf": [{"required": [other]} for other in FORMATS if other != key]}}
+            for key in FORMATS
+        ],
     },
     "MlflowPredictions": {
         "type": "object",
@@ -208,7 +212,14 @@ def v2_paths(registry: Registry) -> dict[str, Any]:
                     },
                 },
                 "responses": {
-                    "200": _json({"$ref": "#/components/schemas/V2InferResponse"}, "The outputs"),
+                    "200": {
+                        "description": "The outputs: JSON, or with binary outputs asked for, the JSON (as long as "
+                        "the Inference-Header-Content-Length header says) followed by the raw tensors",
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/V2InferResponse"}},
+                            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+                        },
+                    },
                     **_v2_errors(400, 413, 415, 500),
                 },
             }
@@ -263,10 +274,8 @@ def _invocations(service: ModelService, summary: str, operation: str, tag: str) 
 
 def mlflow_paths(registry: Registry, predict_route: str = "", health_route: str = "") -> dict[str, Any]:
     tag = "MLflow scoring and SageMaker"
-    pinged = {
-        "200": {"description": "Ready (a newline)", "content": {"application/json": {"schema": {"type": "string"}}}},
-        **_mlflow_errors(503),
-    }
+    # MLflow answers a bare newline labelled application/json, which no JSON schema can describe.
+    pinged = {"200": {"description": "Ready (a newline, as MLflow answers)"}, "503": {"description": "Not ready yet"}}
     paths: dict[str, Any] = {
         "/ping": _get(tag, "200 once every model is ready (MLflow, SageMaker)", pinged, "mlflow_ping"),
         "/health": _get(tag, "The same as /ping (MLflow)", pinged, "mlflow_health"),
