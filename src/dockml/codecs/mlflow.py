@@ -62,7 +62,7 @@ def decode_invocation_csv(data: bytes, signature: Signature, *, max_rows: int) -
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise MalformedInput("the CSV file is not UTF-8 text") from None
-    rows = _numbered_rows(text)
+    rows = _numbered_rows(text, max_rows)
     if not rows:
         raise MalformedInput("the CSV file has no rows")
     header = [_feature_of(cell.strip(), signature) for cell in rows[0][1]]

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
+import numpy as np
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,7 +31,9 @@ from dockml.codecs.mlflow import decode_invocation, decode_invocation_csv, decod
 from dockml.config import Settings
 from dockml.errors import DockmlError, ModelNotFound, UnsupportedMediaType
 from dockml.http.fastpath import parse_json_body
+from dockml.http.offload import decode_sized
 from dockml.service import ModelService, Registry
+from dockml.signature import Signature
 
 PARQUET_TYPES = ("application/vnd.apache.parquet", "application/x-parquet", "application/parquet")
 
@@ -78,11 +81,14 @@ def mlflow_routes(registry: Registry, settings: Settings) -> list[BaseRoute]:
                 media_type = _content_type(request)
                 signature, rows = service.signature, settings.max_csv_rows
                 if media_type == "text/csv":
-                    table = decode_invocation_csv(await request.body(), signature, max_rows=rows)
+                    body = await request.body()
+                    table = await decode_sized(len(body), decode_invocation_csv, body, signature, max_rows=rows)
                 elif media_type == "application/json":
-                    table = decode_invocation(parse_json_body(await request.body()), signature)
+                    body = await request.body()
+                    table = await decode_sized(len(body), _decode_json, body, signature)
                 elif media_type in PARQUET_TYPES:
-                    table = decode_invocation_parquet(await request.body(), signature, max_rows=rows)
+                    body = await request.body()
+                    table = await decode_sized(len(body), decode_invocation_parquet, body, signature, max_rows=rows)
                 else:
                     raise UnsupportedMediaType(
                         f"send application/json, text/csv or {PARQUET_TYPES[0]} (got {media_type or 'no Content-Type'})"
@@ -130,6 +136,10 @@ def mlflow_routes(registry: Registry, settings: Settings) -> list[BaseRoute]:
     for service in registry:
         routes.append(Route(f"/models/{service.name}/invocations", invocations(service), methods=["POST"]))
     return routes
+
+
+def _decode_json(body: bytes, signature: Signature) -> np.ndarray:
+    return decode_invocation(parse_json_body(body), signature)
 
 
 def _wants_csv(request: Request) -> bool:
