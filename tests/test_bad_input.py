@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import zlib
 
 import httpx
 import pytest
@@ -79,13 +80,22 @@ CORPUS = [
         dict(zip(("content", "headers"), _many_parts(10_000), strict=True)),
         400,
     ),
-    (
+    (  # a compression bomb: 50 KB that inflates to 50 MB, past the 16 MiB limit
         "gzip body past the limit",
         "POST",
         IRIS,
         {"content": gzip.compress(b" " * 50_000_000), "headers": {**JSON, "content-encoding": "gzip"}},
-        400,
+        413,
     ),
+    (
+        "deflate body past the limit",
+        "POST",
+        IRIS,
+        {"content": zlib.compress(b" " * 50_000_000), "headers": {**JSON, "content-encoding": "deflate"}},
+        413,
+    ),
+    ("unknown content encoding", "POST", IRIS, {"content": b"{}", "headers": {**JSON, "content-encoding": "br"}}, 415),
+    ("not gzip data", "POST", IRIS, {"content": b"{}", "headers": {**JSON, "content-encoding": "gzip"}}, 400),
     ("body past the limit", "POST", IRIS, {"content": b"[" + b"0," * 9_000_000 + b"0]", "headers": JSON}, 413),
     (
         "wrong content type",

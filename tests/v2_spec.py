@@ -94,3 +94,81 @@ def read_response(body: bytes, header_length: str | None) -> tuple[dict[str, Any
         arrays[output["name"]] = values.reshape(output["shape"])
     assert offset == len(raw), "binary data left over after the outputs"
     return head, arrays
+
+
+# The REST endpoints the protocol requires (open_inference_rest.yaml in kserve/open-inference-protocol),
+# with the version-less forms its text allows ("if a version is not provided the server may choose"),
+# and the response schemas it gives them, restated here in JSON Schema.
+_TENSOR = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "shape": {"type": "array", "items": {"type": "integer"}},
+        "datatype": {"type": "string"},
+        "parameters": {"type": "object"},
+        "data": {"type": "array"},
+    },
+    "required": ["name", "shape", "datatype", "data"],
+}
+_METADATA_TENSOR = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "datatype": {"type": "string"},
+        "shape": {"type": "array", "items": {"type": "integer"}},
+    },
+    "required": ["name", "datatype", "shape"],
+}
+RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
+    "server_live": {"type": "object", "properties": {"live": {"type": "boolean"}}, "required": ["live"]},
+    "server_ready": {"type": "object", "properties": {"ready": {"type": "boolean"}}, "required": ["ready"]},
+    "model_ready": {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "ready": {"type": "boolean"}},
+        "required": ["name", "ready"],
+    },
+    "server_metadata": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "version": {"type": "string"},
+            "extensions": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["name", "version", "extensions"],
+    },
+    "model_metadata": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "versions": {"type": "array", "items": {"type": "string"}},
+            "platform": {"type": "string"},
+            "inputs": {"type": "array", "items": _METADATA_TENSOR},
+            "outputs": {"type": "array", "items": _METADATA_TENSOR},
+        },
+        "required": ["name", "platform"],
+    },
+    "inference": {
+        "type": "object",
+        "properties": {
+            "model_name": {"type": "string"},
+            "model_version": {"type": "string"},
+            "id": {"type": "string"},
+            "parameters": {"type": "object"},
+            "outputs": {"type": "array", "items": _TENSOR},
+        },
+        "required": ["model_name", "outputs"],
+    },
+    "error": {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]},
+}
+REQUIRED_ENDPOINTS = [
+    ("GET", "/v2/health/live", "server_live"),
+    ("GET", "/v2/health/ready", "server_ready"),
+    ("GET", "/v2/", "server_metadata"),
+    ("GET", "/v2", "server_metadata"),
+    ("GET", "/v2/models/{name}/versions/{version}/ready", "model_ready"),
+    ("GET", "/v2/models/{name}/ready", "model_ready"),
+    ("GET", "/v2/models/{name}/versions/{version}", "model_metadata"),
+    ("GET", "/v2/models/{name}", "model_metadata"),
+    ("POST", "/v2/models/{name}/versions/{version}/infer", "inference"),
+    ("POST", "/v2/models/{name}/infer", "inference"),
+]

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from dockml.errors import ConfigError
+from dockml.platforms import platform_settings
 
 MODEL_SUFFIXES = (".onnx", ".skops", ".joblib", ".pkl", ".pickle")
 SIDE_FILE_SUFFIX = ".dockml.toml"
@@ -142,6 +143,10 @@ class Settings:
     """A file holding the API key (its first line), instead of api_key."""
     cors_origins: str = ""
     """Comma-separated origins allowed to call the API from a browser (CORS); empty: none."""
+    predict_route: str = ""
+    """Another path answering {"instances": [...]} with {"predictions": [...]} (Vertex AI's AIP_PREDICT_ROUTE)."""
+    health_route: str = ""
+    """Another path answering as /ping does (Vertex AI's AIP_HEALTH_ROUTE)."""
     models: tuple[ModelSpec, ...] = ()
 
 
@@ -295,6 +300,7 @@ def load_settings(
             raise ConfigError(f"{config_file}: unknown sections {sorted(unknown)}; use [server] and [models.NAME]")
         settings = _apply(settings, config.get("server", {}), str(config_file))
     settings = settings_from_env(settings, environ)
+    settings = _apply(settings, platform_settings(environ), "platform environment")  # platforms.py
     settings = _apply(settings, {k: v for k, v in flags.items() if v is not None}, "command line")
     config_models = config.get("models", {})
     base = config_file.parent if config_file else Path.cwd()

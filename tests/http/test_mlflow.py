@@ -116,7 +116,10 @@ def test_errors_are_400_in_mlflow_form(client, body, message):
 
 def test_unsupported_content_type_and_charset(client):
     response = client.post("/invocations", content=b"x", headers={"content-type": "text/plain"})
-    assert response.status_code == 415 and "application/json or text/csv" in response.json()["message"]
+    assert (
+        response.status_code == 415
+        and "application/json, text/csv or application/vnd.apache.parquet" in response.json()["message"]
+    )
     response = client.post("/invocations", content=b"{}", headers={"content-type": "application/json; charset=latin-1"})
     assert response.status_code == 415 and "UTF-8" in response.json()["message"]
 
@@ -148,3 +151,114 @@ def test_real_server_in_every_format(server_factory, demo_models):
         assert http.post("/invocations", content=csv_text, headers={"content-type": "text/csv"}).json() == BOTH
         assert http.post("/invocations", content=b"\xff\x00", headers={"content-type": "text/csv"}).status_code == 400
         assert http.post("/invocations", json={"instances": [SETOSA]}).json() == {"predictions": ["setosa"]}
+
+
+# MLflow's input rules on its routes, its client's routes, and what SageMaker asks of them
+
+
+def test_version_is_dockmls_as_text(client):
+    response = client.get("/version")
+    assert response.status_code == 200 and response.text == "0.1.0"
+
+
+def test_a_named_models_ping(client):
+    response = client.get("/models/loans/ping")
+    assert response.status_code == 200 and response.text == "\n"
+    missing = client.get("/models/nope/ping")
+    assert missing.status_code == 404 and missing.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"dataframe_split": {"columns": [*IRIS, "comment"], "data": [[*SETOSA, "a"], [*VIRGINICA, "b"]]}},
+        {"dataframe_records": [{**record, "id": 7} for record in records(SETOSA, VIRGINICA)]},
+        {
+            "dataframe_records": [
+                {key: str(value) for key, value in record.items()} for record in records(SETOSA, VIRGINICA)
+            ]
+        },
+        {"inputs": [[str(value) for value in SETOSA], VIRGINICA]},
+        {"dataframe_split": {"columns": ["", *IRIS], "data": [[0, *SETOSA], [1, *VIRGINICA]]}},
+    ],
+    ids=["extra-column", "extra-key", "numbers-as-text", "row-with-text", "index-column"],
+)
+def test_mlflows_lenient_rules_on_its_routes_only(client, body):
+    assert client.post("/invocations", json=body).json() == BOTH
+    # dockml's own route stays strict: the same columns are refused there.
+    if "dataframe_split" in body:
+        strict = client.post("/predict", json=body["dataframe_split"])
+        assert strict.status_code == 422
+
+
+@pytest.mark.parametrize(
+    "csv_text",
+    [
+        ",s_length,s_width,p_length,p_width\n0,5.1,3.5,1.4,0.2\n1,6.7,3.0,5.2,2.3\n",  # df.to_csv()
+        "s_length,s_width,p_length,p_width,comment\n5.1,3.5,1.4,0.2,x\n6.7,3.0,5.2,2.3,y\n",
+    ],
+    ids=["index-column", "extra-column"],
+)
+def test_csv_as_pandas_writes_it(client, csv_text):
+    response = client.post("/invocations", content=csv_text, headers={"content-type": "text/csv"})
+    assert response.json() == BOTH
+
+
+def test_a_model_without_feature_names_takes_integer_column_labels(tmp_path):
+    # Trained on a bare array: its features are x0..x3, and MLflow's clients send pd.DataFrame(X).
+    with make_client([f"tree={trained.iris_pickle(tmp_path)}"], trust_pickle=True) as tree:
+        body = {"dataframe_split": {"columns": [0, 1, 2, 3], "data": [SETOSA, VIRGINICA]}}
+        assert tree.post("/invocations", json=body).json() == {"predictions": [0, 2]}
+        by_key = {"dataframe_records": [{str(i): value for i, value in enumerate(SETOSA)}]}
+        assert tree.post("/invocations", json=by_key).json() == {"predictions": [0]}
+        csv_text = ",0,1,2,3\n0," + ",".join(map(str, SETOSA)) + "\n"
+        csv = tree.post("/invocations", content=csv_text, headers={"content-type": "text/csv"})
+        assert csv.json() == {"predictions": [0]}
+        assert tree.post("/predict", json={"columns": [0, 1, 2, 3], "data": [SETOSA]}).status_code == 422
+
+
+def test_parquet_bodies(client):
+    pandas = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    import io
+
+    frame = pandas.DataFrame([SETOSA, VIRGINICA], columns=IRIS)
+    frame["comment"] = ["a", "b"]
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer)
+    response = client.post(
+        "/invocations", content=buffer.getvalue(), headers={"content-type": "application/vnd.apache.parquet"}
+    )
+    assert response.json() == BOTH
+    broken = client.post(
+        "/invocations", content=b"PAR1 not parquet", headers={"content-type": "application/vnd.apache.parquet"}
+    )
+    assert broken.status_code == 400 and "Parquet" in broken.json()["message"]
+
+
+@pytest.mark.parametrize(("accept", "expected"), [("text/csv", "setosa\nvirginica\n"), ("application/json", None)])
+def test_accept_chooses_csv_or_json_answers(client, accept, expected):
+    response = client.post("/invocations", json={"instances": [SETOSA, VIRGINICA]}, headers={"accept": accept})
+    if expected is None:
+        assert response.json() == BOTH
+    else:
+        assert response.headers["content-type"].startswith("text/csv") and response.text == expected
+
+
+def test_health_routes_stay_open_under_an_api_key(demo_models):
+    with make_client([f"iris={demo_models['iris']}"], api_key="secret") as keyed:
+        for path in (
+            "/ping",
+            "/health",
+            "/version",
+            "/health/live",
+            "/health/ready",
+            "/v2/health/live",
+            "/v2/health/ready",
+        ):
+            assert keyed.get(path).status_code == 200, path
+        denied = keyed.post("/invocations", json={"instances": [SETOSA]})
+        assert denied.status_code == 401 and denied.json()["error_code"] == "UNAUTHENTICATED"
+        assert keyed.get("/models/iris/ping").status_code == 401  # names a model: behind the key, as /models is
+        granted = keyed.post("/invocations", json={"instances": [SETOSA]}, headers={"authorization": "Bearer secret"})
+        assert granted.json() == {"predictions": ["setosa"]}

@@ -46,11 +46,18 @@ def test_every_example_works_in_try_it_out(demo_client):
                 assert response.status_code == 200, (path, response.text)
                 calls += 1
             elif method == "post" and "application/json" in operation["requestBody"]["content"]:
-                for name, example in operation["requestBody"]["content"]["application/json"]["examples"].items():
+                content = operation["requestBody"]["content"]
+                for name, example in content["application/json"]["examples"].items():
                     response = demo_client.post(path, json=example["value"])
                     assert response.status_code == 200, (path, name, response.text)
                     calls += 1
-    assert calls == 3 * 5  # 3 predict paths (root, iris, digits) x (1 GET + 4 POST examples)
+                for name, example in content.get("text/csv", {}).get("examples", {}).items():
+                    response = demo_client.post(path, content=example["value"], headers={"content-type": "text/csv"})
+                    assert response.status_code == 200, (path, name, response.text)
+                    calls += 1
+    # 3 predict paths (root, iris, digits) x (1 GET + 4 POST examples), 2 V2 infer paths x 1,
+    # 3 MLflow invocation paths (root, iris, digits) x (3 JSON + 1 CSV examples)
+    assert calls == 3 * 5 + 2 + 3 * 4
 
 
 def test_error_body_is_documented(demo_client):

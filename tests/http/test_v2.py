@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 import trained
 from servers import make_client
-from v2_spec import binary_request, read_response
+from v2_spec import REQUIRED_ENDPOINTS, RESPONSE_SCHEMAS, binary_request, read_response
 
 SETOSA = [5.1, 3.5, 1.4, 0.2]
 VIRGINICA = [6.7, 3.0, 5.2, 2.3]
@@ -61,11 +61,23 @@ def test_server_metadata_names_the_binary_extension(client):
 
 
 @pytest.mark.parametrize(
-    "path", ["/v2/health/live", "/v2/health/ready", "/v2/models/iris/ready", "/v2/models/iris/versions/1/ready"]
+    ("path", "body"),
+    [
+        ("/v2/health/live", {"live": True}),
+        ("/v2/health/ready", {"ready": True}),
+        ("/v2/models/iris/ready", {"name": "iris", "ready": True}),
+        ("/v2/models/iris/versions/1/ready", {"name": "iris", "ready": True}),
+    ],
 )
-def test_health_and_readiness_are_200_with_an_empty_body(client, path):
+def test_health_and_readiness_answer_the_protocols_json(client, path, body):
+    # The protocol's current text; KServe's client parses these bodies.
     response = client.get(path)
-    assert response.status_code == 200 and response.content == b""
+    assert response.status_code == 200 and response.json() == body
+    assert response.headers["content-type"] == "application/json"
+
+
+def test_server_metadata_also_with_the_specifications_trailing_slash(client):
+    assert client.get("/v2/").json() == client.get("/v2").json()
 
 
 def test_model_metadata_of_an_all_numeric_classifier(client):
@@ -249,7 +261,10 @@ def test_binary_inputs_with_json_outputs_answer_plain_json(client):
     ("inputs", "message"),
     [
         ([combined([[5.1, 3.5, 1.4]])], "has shape [1, 3]; expected [rows, 4]"),
-        ([{"name": "input", "shape": [4], "datatype": "FP32", "data": SETOSA}], "has shape [4]; expected [rows, 4]"),
+        (
+            [{"name": "input", "shape": [3], "datatype": "FP32", "data": SETOSA[:3]}],
+            "has shape [3]; expected [rows, 4]",
+        ),
         (
             [{"name": "input", "shape": [1, 4], "datatype": "BYTES", "data": ["5.1", "3.5", "1.4", "0.2"]}],
             "datatype BYTES does not fit",
@@ -259,7 +274,13 @@ def test_binary_inputs_with_json_outputs_answer_plain_json(client):
             [{"name": "input", "shape": [2, 4], "datatype": "FP32", "data": SETOSA}],
             "has 4 elements but its shape needs 8",
         ),
-        ([{"name": "features", "shape": [1, 4], "datatype": "FP32", "data": SETOSA}], "unknown input 'features'"),
+        (
+            [
+                {"name": "features", "shape": [1, 4], "datatype": "FP32", "data": SETOSA},
+                {"name": "more", "shape": [1, 4], "datatype": "FP32", "data": SETOSA},
+            ],
+            "unknown input 'features'",
+        ),
         ([{"name": n, "shape": [1], "datatype": "FP32", "data": [1.0]} for n in IRIS[:3]], "missing input 'p_width'"),
         (
             [combined([SETOSA]), {"name": "s_length", "shape": [1], "datatype": "FP32", "data": [1.0]}],
@@ -407,6 +428,8 @@ def test_real_server_with_tritonclient(server_factory, demo_models, triton_pytho
     assert seen["json_outputs"][0]["data"] == ["setosa", "virginica"]
     assert seen["wrong_shape"]["status"] == "400"
     assert "expected [rows, 4]" in seen["wrong_shape"]["message"]
+    for algorithm in ("gzip", "deflate"):
+        assert seen["compressed"][algorithm] == {"binary": ["setosa", "virginica"], "json": ["setosa", "virginica"]}
 
 
 def test_guard_errors_take_the_protocol_form(demo_models):
@@ -415,3 +438,44 @@ def test_guard_errors_take_the_protocol_form(demo_models):
         assert keyed.get("/v2/health/ready").status_code == 200
         ok = keyed.post("/v2/models/iris/infer", json={"inputs": [combined([SETOSA])]}, headers={"x-api-key": "secret"})
         assert ok.status_code == 200
+
+
+@pytest.mark.parametrize(("method", "template", "schema"), REQUIRED_ENDPOINTS, ids=[e[1] for e in REQUIRED_ENDPOINTS])
+def test_every_endpoint_the_specification_requires(client, method, template, schema):
+    import jsonschema
+
+    path = template.format(name="iris", version="1")
+    body = {"inputs": [combined([SETOSA])]} if method == "POST" else None
+    response = client.request(method, path, json=body)
+    assert response.status_code == 200, response.text
+    jsonschema.validate(response.json(), RESPONSE_SCHEMAS[schema])
+    # and the error the specification gives each: an unknown model, a request it cannot take
+    if "{name}" in template:
+        missing = client.request(method, template.format(name="nope", version="1"), json=body)
+        assert missing.status_code == 404
+        jsonschema.validate(missing.json(), RESPONSE_SCHEMAS["error"])
+    if method == "POST":
+        bad = client.post(path, json={"inputs": [combined([SETOSA[:3]])]})
+        assert bad.status_code == 400
+        jsonschema.validate(bad.json(), RESPONSE_SCHEMAS["error"])
+
+
+@pytest.mark.parametrize(
+    "tensor",
+    [
+        {"name": "input-0", "shape": [1, 4], "datatype": "FP64", "data": [SETOSA]},  # MLServer's clients
+        {"name": "input", "shape": [4], "datatype": "FP32", "data": SETOSA},  # one row, 1-D
+        {"name": "input-0", "shape": [4], "datatype": "FP64", "data": SETOSA},
+    ],
+    ids=["any-name", "one-row-1d", "both"],
+)
+def test_one_tensor_under_any_name_and_one_row_in_1d(client, tensor):
+    response = infer(client, "iris", [tensor])
+    assert response.status_code == 200, response.text
+    assert response.json()["outputs"][0]["data"] == ["setosa"]
+
+
+def test_a_lone_tensor_under_another_name_for_a_model_of_several_tensors(client):
+    # loans takes three tensors (a string feature): a lone unnamed tensor cannot say which it is.
+    response = infer(client, "loans", [{"name": "input-0", "shape": [1], "datatype": "FP64", "data": [30.0]}])
+    assert_error(response, 400, "missing input 'age'")

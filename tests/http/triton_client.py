@@ -37,7 +37,19 @@ def observe(client: httpclient.InferenceServerClient) -> dict[str, object]:
     except InferenceServerException as error:
         wrong_shape = {"status": error.status(), "message": error.message()}
 
+    # Compressed requests, binary and JSON; Triton's client compresses the whole body.
+    compressed = {}
+    for algorithm in ("gzip", "deflate"):
+        tensor.set_data_from_numpy(rows)
+        binary_labels = client.infer("iris", [tensor], request_compression_algorithm=algorithm).as_numpy("label")
+        tensor.set_data_from_numpy(rows, binary_data=False)
+        json_labels = client.infer(
+            "iris", [tensor], outputs=[label], request_compression_algorithm=algorithm
+        ).get_response()["outputs"][0]["data"]
+        compressed[algorithm] = {"binary": [v.decode() for v in binary_labels.tolist()], "json": json_labels}
+
     return {
+        "compressed": compressed,
         "live": client.is_server_live(),
         "ready": client.is_server_ready(),
         "model_ready": client.is_model_ready("iris"),

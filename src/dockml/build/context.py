@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from dockml.build.dockerfile import BuildSpec, render_dockerfile
+from dockml.build.platforms import SERVE_COMMAND, render_serve_script
 from dockml.config import write_toml
 
 DOCKERIGNORE = "**/__pycache__\n**/*.pyc\n"
@@ -33,6 +34,9 @@ def write_context(
     (folder / "Dockerfile").write_text(render_dockerfile(spec))
     (folder / ".dockerignore").write_text(DOCKERIGNORE)
     (folder / "requirements.txt").write_text(requirements)
+    serve = folder / SERVE_COMMAND
+    serve.write_text(render_serve_script("/app/dockml.toml"))
+    serve.chmod(0o755)  # COPY keeps the mode: the image runs it as `serve`
     lib = folder / "lib"
     if lib.exists():
         shutil.rmtree(lib)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from dockml.build.platforms import SERVE_COMMAND, SERVE_PATH
+
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
 APP_USER_ID = 10001
 
@@ -96,6 +98,8 @@ ENV PATH=/opt/venv/bin:$PATH \\
 COPY lib/ /app/lib/
 COPY models/ /app/models/
 COPY dockml.toml /app/dockml.toml
+# `docker run IMAGE serve`, as AWS SageMaker runs an image: dockml on port 8080 (build/platforms.py).
+COPY {SERVE_COMMAND} {SERVE_PATH}
 USER {APP_USER_ID}
 EXPOSE {spec.port}
 # Ready means every model loaded and warmed; checked with Python itself, so no curl is needed.

@@ -23,6 +23,7 @@ SERVING = (
     "pillow",
     "prometheus-client",
     "swagger-ui-py",
+    "msgspec",  # side files and config tables (side_file.py)
 )
 SKLEARN = ("scikit-learn", "skops", "joblib", "pandas")
 NOT_FOLLOWED = {"swagger-ui-py"}

@@ -68,7 +68,9 @@ def register(commands: Any) -> None:
         "image needs no curl.",
     )
     health.add_argument(
-        "--url", help="the readiness URL (default: http://127.0.0.1:$DOCKML_PORT/health/ready, port 5000)"
+        "--url",
+        help="the readiness URL (default: http://127.0.0.1:PORT/health/ready, PORT as `dockml serve` takes it "
+        "from AIP_HTTP_PORT, PORT or DOCKML_PORT, else 5000; then SageMaker's 8080)",
     )
     health.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for the answer (default: 2)")
     health.set_defaults(run=run_health)
@@ -123,10 +125,21 @@ def run_health(args: argparse.Namespace) -> int:
     import urllib.error
     import urllib.request
 
-    url = args.url or f"http://127.0.0.1:{os.environ.get('DOCKML_PORT', '5000')}/health/ready"
-    try:
-        with urllib.request.urlopen(url, timeout=args.timeout) as response:  # noqa: S310 - a local URL
-            return 0 if response.status == 200 else 1
-    except (urllib.error.URLError, OSError) as error:
-        print(f"dockml: not ready: {error}", file=sys.stderr)
-        return 1
+    from dockml.platforms import platform_settings
+
+    if args.url:
+        urls = [args.url]
+    else:
+        # The port `dockml serve` chose, then the one the image's `serve` (SageMaker's) listens on.
+        port = platform_settings(os.environ).get("port") or os.environ.get("DOCKML_PORT", "5000")
+        ports = dict.fromkeys([port, os.environ.get("SAGEMAKER_BIND_TO_PORT", "8080")])
+        urls = [f"http://127.0.0.1:{p}/health/ready" for p in ports]
+    failure: OSError | None = None
+    for url in urls:
+        try:
+            with urllib.request.urlopen(url, timeout=args.timeout) as response:  # noqa: S310 - a local URL
+                return 0 if response.status == 200 else 1
+        except (urllib.error.URLError, OSError) as error:
+            failure = error
+    print(f"dockml: not ready: {failure}", file=sys.stderr)
+    return 1

@@ -2,9 +2,11 @@
 
 Inputs, either of
     "input"   [-1, n_features]   any integer or FP datatype, columns in signature order
-              (offered when every feature is a number and none is itself named "input")
+              (offered when every feature is a number and none is itself named "input");
+              [n_features] is one row
     one tensor per feature, named as the feature, shape [-1, 1] or [-1]: BYTES for string
               features, any integer or FP datatype for the others
+A model with one input tensor takes one tensor under any name (MLServer's clients say "input-0").
 Outputs ([-1, n_targets] instead of [-1] for a multi-output model)
     labels       "label" [-1] after class-name mapping (BYTES for names, else INT64, FP64 or BOOL):
                  classes, cluster ids, inlier 1 / outlier -1
@@ -45,6 +47,19 @@ class TensorSpec:
         return {"name": self.name, "datatype": self.datatype, "shape": list(self.shape)}
 
 
+def takes_combined(signature: Signature) -> bool:
+    return signature.all_numeric and COMBINED not in signature.name_set
+
+
+def input_specs(signature: Signature) -> list[TensorSpec]:
+    """The input tensors a model offers (no prediction needed, unlike its outputs)."""
+    features = signature.features
+    if takes_combined(signature):
+        kind = "INT64" if all(f.kind == "integer" for f in features) else "FP64"
+        return [TensorSpec(COMBINED, kind, (-1, len(features)))]
+    return [TensorSpec(f.name, _FEATURE_TYPES[f.kind], (-1, 1)) for f in features]
+
+
 def _value_datatype(values: list[Any]) -> str:
     kinds = {type(value) for value in values}
     if kinds <= {bool}:
@@ -66,7 +81,7 @@ class TensorLayout:
     def __init__(self, signature: Signature, encoder: PredictionEncoder, sample: Outputs) -> None:
         self.signature = signature
         self.encoder = encoder
-        self.combined_ = signature.all_numeric and COMBINED not in signature.name_set
+        self.combined_ = takes_combined(signature)
         per_row = (-1, len(signature.targets)) if signature.multi_output else (-1,)
         if signature.labelled:
             label_values = list(signature.classes) or np.asarray(encoder.labels(sample), dtype=object).ravel().tolist()
@@ -81,11 +96,7 @@ class TensorLayout:
         self.outputs_ = {spec.name: spec for spec in outputs}
 
     def inputs(self) -> list[TensorSpec]:
-        features = self.signature.features
-        if self.combined_:
-            kind = "INT64" if all(f.kind == "integer" for f in features) else "FP64"
-            return [TensorSpec(COMBINED, kind, (-1, len(features)))]
-        return [TensorSpec(f.name, _FEATURE_TYPES[f.kind], (-1, 1)) for f in features]
+        return input_specs(self.signature)
 
     def outputs(self) -> list[TensorSpec]:
         return list(self.outputs_.values())
@@ -101,6 +112,11 @@ class TensorLayout:
 
     def table(self, tensors: tuple[Tensor, ...]) -> np.ndarray:
         """The rows the tensors hold, in signature order, checked as every other route checks them."""
+        offered = self.inputs()
+        if len(offered) == 1 and len(tensors) == 1 and tensors[0].name != offered[0].name:
+            # One tensor for a model that takes one: its name cannot be anything else.
+            only = tensors[0]
+            tensors = (Tensor(offered[0].name, only.shape, only.datatype, only.data),)
         names = [tensor.name for tensor in tensors]
         seen: set[str] = set()
         for name in names:
@@ -125,10 +141,14 @@ class TensorLayout:
     def _combined(self, tensor: Tensor) -> np.ndarray:
         width = len(self.signature.features)
         self._check_numeric_type(tensor, "numeric features")
+        if len(tensor.shape) == 1 and width > 1 and tensor.shape[0] == width:
+            tensor = Tensor(tensor.name, (1, width), tensor.datatype, tensor.data)  # one row
+        elif len(tensor.shape) == 1 and width == 1:
+            tensor = Tensor(tensor.name, (tensor.shape[0], 1), tensor.datatype, tensor.data)
         if len(tensor.shape) != 2 or tensor.shape[1] != width:
             raise InvalidInput(
-                f"input '{COMBINED}' has shape {list(tensor.shape)}; expected [rows, {width}], one column per "
-                f"feature: {', '.join(self.signature.names)}",
+                f"input '{COMBINED}' has shape {list(tensor.shape)}; expected [rows, {width}] (or [{width}] for "
+                f"one row), one column per feature: {', '.join(self.signature.names)}",
                 [FieldError(COMBINED, "wrong shape")],
             )
         self._check_rows(tensor.shape[0])

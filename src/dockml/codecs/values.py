@@ -62,7 +62,9 @@ _TRUE_TEXT, _FALSE_TEXT = {"true", "1"}, {"false", "0"}
 def parse_text(feature: Feature, text: str, where: str) -> tuple[Any, str | None]:
     """Parse a query-string or CSV cell to the feature's type: (value, error message).
     An empty cell is a missing value for a feature that allows one (as pandas reads it)."""
-    stripped = text.strip()
+    # Blank means spaces, tabs and line ends: str.strip() would also take control characters
+    # such as \x1d, and turn a cell of garbage into a missing value.
+    stripped = text.strip(" \t\r\n")
     if not stripped and feature.allows_missing:
         return np.nan, None
     if feature.kind == "string":

@@ -20,12 +20,14 @@ from starlette.types import ASGIApp
 from dockml import metrics
 from dockml.config import Settings
 from dockml.errors import DockmlError, NotReady
+from dockml.http.decompress import Decompress
 from dockml.http.docs import docs_routes
 from dockml.http.fastpath import FastPredict
 from dockml.http.guards import Edge
 from dockml.http.limits import BodyLimit
 from dockml.http.mlflow import mlflow_routes
 from dockml.http.openapi import build_openapi
+from dockml.http.platform_routes import PlatformRoutes
 from dockml.http.playground import playground_routes
 from dockml.http.problems import on_dockml_error, on_http_error, on_unexpected_error
 from dockml.http.protocol_errors import ProtocolErrors
@@ -80,7 +82,7 @@ def create_app(registry: Registry, settings: Settings) -> ASGIApp:
             routes += [r for r in model_routes(first, settings, "") if r.path == f"/{route}"]
     for service in registry:
         routes += model_routes(service, settings, f"/models/{service.name}")
-    openapi = orjson.dumps(build_openapi(registry))
+    openapi = orjson.dumps(build_openapi(registry, settings))
     routes += _service_routes(registry, openapi) + docs_routes() + playground_routes()
     routes += v2_routes(registry) + mlflow_routes(registry, settings)
 
@@ -119,6 +121,10 @@ def create_app(registry: Registry, settings: Settings) -> ASGIApp:
     # The edge (guards.py) wraps every route; the predict fast path, outermost, runs its steps
     # inline. Protocol error bodies concern only the V2 and MLflow paths, behind the fast path.
     outer: ASGIApp = FastPredict(ProtocolErrors(edge), predict_paths, settings.max_body_bytes, edge)
+    # Compressed bodies are inflated as they are read, by every route including the fast path.
+    outer = Decompress(outer, settings.max_body_bytes)
+    if settings.predict_route or settings.health_route:
+        outer = PlatformRoutes(outer, predict_route=settings.predict_route, health_route=settings.health_route)
     origins = [origin.strip() for origin in settings.cors_origins.split(",") if origin.strip()]
     if origins:
         outer = CORSMiddleware(

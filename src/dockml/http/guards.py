@@ -28,7 +28,9 @@ from dockml import metrics
 from dockml.http.problems import MEDIA_TYPE, problem_body
 
 access_log = logging.getLogger("dockml.access")
-OPEN_PATHS = frozenset({"/health/live", "/health/ready", "/v2/health/live", "/v2/health/ready", "/ping"})
+OPEN_PATHS = frozenset(
+    {"/health/live", "/health/ready", "/v2/health/live", "/v2/health/ready", "/ping", "/health", "/version"}
+)
 # The playground's page and files hold no data, and a browser cannot send a key to open a page:
 # they load without it so the page can ask for the key, which every call it makes then sends.
 KEYLESS_PAGES = frozenset({"/"})

@@ -1,7 +1,11 @@
-"""MLflow's scoring routes, so clients written for ``mlflow models serve`` work unchanged.
+"""MLflow's scoring routes, so clients written for ``mlflow models serve`` (and SageMaker, which
+calls the same two routes) work unchanged.
 
-    POST /invocations, /models/NAME/invocations   JSON (codecs/mlflow.py) or text/csv -> {"predictions": [...]}
-    GET  /ping, /health                           200 once the models are ready, else 503
+    POST /invocations, /models/NAME/invocations   JSON, CSV or Parquet (codecs/mlflow.py) -> {"predictions": [...]}
+                                                  (Accept: text/csv: one prediction per line, as SageMaker's
+                                                  own containers answer)
+    GET  /ping, /health, /models/NAME/ping        200 once the model is ready, else 503
+    GET  /version                                 dockml's version, as text
 
 /invocations serves the model /predict serves. Errors take MLflow's form,
 {"error_code": "BAD_REQUEST", "message": "..."}; a request the model cannot take is 400, as there.
@@ -9,21 +13,29 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from http import HTTPStatus
+from typing import Any
 
+import numpy as np
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from dockml.codecs.csv import decode_csv
-from dockml.codecs.mlflow import decode_invocation
+from dockml import __version__
+from dockml.codecs.mlflow import decode_invocation, decode_invocation_csv, decode_invocation_parquet
 from dockml.config import Settings
-from dockml.errors import DockmlError, UnsupportedMediaType
+from dockml.errors import DockmlError, ModelNotFound, UnsupportedMediaType
 from dockml.http.fastpath import parse_json_body
+from dockml.http.offload import decode_sized
 from dockml.service import ModelService, Registry
+from dockml.signature import Signature
+
+PARQUET_TYPES = ("application/vnd.apache.parquet", "application/x-parquet", "application/parquet")
 
 log = logging.getLogger("dockml.http")
 
@@ -67,13 +79,19 @@ def mlflow_routes(registry: Registry, settings: Settings) -> list[BaseRoute]:
             request.scope["dockml.labels"] = (service.name, "invocations")
             try:
                 media_type = _content_type(request)
+                signature, rows = service.signature, settings.max_csv_rows
                 if media_type == "text/csv":
-                    table = decode_csv(await request.body(), service.signature, max_rows=settings.max_csv_rows)
+                    body = await request.body()
+                    table = await decode_sized(len(body), decode_invocation_csv, body, signature, max_rows=rows)
                 elif media_type == "application/json":
-                    table = decode_invocation(parse_json_body(await request.body()), service.signature)
+                    body = await request.body()
+                    table = await decode_sized(len(body), _decode_json, body, signature)
+                elif media_type in PARQUET_TYPES:
+                    body = await request.body()
+                    table = await decode_sized(len(body), decode_invocation_parquet, body, signature, max_rows=rows)
                 else:
                     raise UnsupportedMediaType(
-                        f"send application/json or text/csv (got {media_type or 'no Content-Type'})"
+                        f"send application/json, text/csv or {PARQUET_TYPES[0]} (got {media_type or 'no Content-Type'})"
                     )
                 outputs = await service.predict(table)
             except DockmlError as error:
@@ -83,7 +101,10 @@ def mlflow_routes(registry: Registry, settings: Settings) -> list[BaseRoute]:
             except Exception:
                 log.exception("unhandled error on POST %s", request.url.path)
                 return error_response(500, "internal server error; the server log has the cause")
-            body = orjson.dumps({"predictions": service.encoder.labels(outputs)}, option=orjson.OPT_SERIALIZE_NUMPY)
+            predictions = service.encoder.labels(outputs)
+            if _wants_csv(request):
+                return Response(_csv_lines(predictions), media_type="text/csv; charset=utf-8")
+            body = orjson.dumps({"predictions": predictions}, option=orjson.OPT_SERIALIZE_NUMPY)
             return Response(body, media_type="application/json")
 
         return endpoint
@@ -92,10 +113,43 @@ def mlflow_routes(registry: Registry, settings: Settings) -> list[BaseRoute]:
         # MLflow answers a bare newline, labelled JSON.
         return Response("\n", status_code=200 if registry.ready else 503, media_type="application/json")
 
-    routes: list[BaseRoute] = [Route("/ping", ping, methods=["GET"]), Route("/health", ping, methods=["GET"])]
+    async def model_ping(request: Request) -> Response:
+        try:
+            service = registry.get(request.path_params["name"])
+        except ModelNotFound as error:
+            return error_response(404, error.detail)
+        ready = registry.ready or service.warmed
+        return Response("\n", status_code=200 if ready else 503, media_type="application/json")
+
+    async def version(request: Request) -> Response:
+        return Response(__version__, media_type="text/plain; charset=utf-8")
+
+    routes: list[BaseRoute] = [
+        Route("/ping", ping, methods=["GET"]),
+        Route("/health", ping, methods=["GET"]),
+        Route("/version", version, methods=["GET"]),
+        Route("/models/{name}/ping", model_ping, methods=["GET"]),
+    ]
     default = registry.default_for("predict")
     if default is not None:
         routes.append(Route("/invocations", invocations(default), methods=["POST"]))
     for service in registry:
         routes.append(Route(f"/models/{service.name}/invocations", invocations(service), methods=["POST"]))
     return routes
+
+
+def _decode_json(body: bytes, signature: Signature) -> np.ndarray:
+    return decode_invocation(parse_json_body(body), signature)
+
+
+def _wants_csv(request: Request) -> bool:
+    accept = request.headers.get("accept", "").lower()
+    return "text/csv" in accept and "application/json" not in accept.split("text/csv")[0]
+
+
+def _csv_lines(predictions: Iterable[Any]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for prediction in predictions:
+        writer.writerow(prediction if isinstance(prediction, list) else [prediction])
+    return out.getvalue()

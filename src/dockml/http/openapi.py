@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from dockml import __version__
+from dockml.config import Settings
+from dockml.http.openapi_protocols import SCHEMAS, mlflow_paths, v2_paths
 from dockml.service import ModelService, Registry
 from dockml.signature import Feature, Signature
 
@@ -357,7 +359,7 @@ def _service_paths() -> dict[str, Any]:
     }
 
 
-def build_openapi(registry: Registry) -> dict[str, Any]:
+def build_openapi(registry: Registry, settings: Settings | None = None) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {
         "Problem": {
@@ -396,6 +398,14 @@ def build_openapi(registry: Registry) -> dict[str, Any]:
         tags.append({"name": service.name, "description": service.spec.meta.description or f"Model '{service.name}'"})
     paths.update(_service_paths())
     tags.append({"name": "service", "description": "Health, metrics and model metadata"})
+    settings = settings or Settings()
+    paths.update(v2_paths(registry))
+    paths.update(mlflow_paths(registry, settings.predict_route, settings.health_route))
+    schemas.update(SCHEMAS)
+    tags.append({"name": "Open Inference Protocol v2", "description": "KServe, Triton and MLServer clients"})
+    tags.append({"name": "MLflow scoring and SageMaker", "description": "Clients of `mlflow models serve`; SageMaker"})
+    if settings.predict_route or settings.health_route:
+        tags.append({"name": "platform", "description": "The routes a cloud platform chose (Vertex AI)"})
     return {
         "openapi": "3.1.0",
         "info": {

@@ -16,7 +16,7 @@ from dockml.http import mlflow, v2
 from dockml.http.problems import MEDIA_TYPE
 
 Reshape = Callable[[int, str], tuple[int, bytes]]
-MLFLOW_PATHS = ("/invocations", "/ping", "/health")
+MLFLOW_PATHS = ("/invocations", "/ping", "/health", "/version")
 
 
 def _v2(status: int, detail: str) -> tuple[int, bytes]:
@@ -32,7 +32,7 @@ def _mlflow(status: int, detail: str) -> tuple[int, bytes]:
 def reshaper(path: str) -> Reshape | None:
     if path == "/v2" or path.startswith("/v2/"):
         return _v2
-    if path in MLFLOW_PATHS or (path.startswith("/models/") and path.endswith("/invocations")):
+    if path in MLFLOW_PATHS or (path.startswith("/models/") and path.endswith(("/invocations", "/ping"))):
         return _mlflow
     return None
 

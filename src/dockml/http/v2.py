@@ -1,9 +1,9 @@
 """The Open Inference Protocol v2 over REST (KServe, Triton), with the binary tensor data extension.
 
-    GET  /v2                                   server metadata
-    GET  /v2/health/live   /v2/health/ready    200, or 400 while the models load; empty bodies
+    GET  /v2, /v2/                             server metadata
+    GET  /v2/health/live   /v2/health/ready    {"live": true}, {"ready": ...}: 200, or 400 while the models load
     GET  /v2/models/NAME[/versions/1]          model metadata: input and output tensors
-    GET  /v2/models/NAME[/versions/1]/ready    200, or 400 while the model loads
+    GET  /v2/models/NAME[/versions/1]/ready    {"name": NAME, "ready": ...}: 200, or 400 while the model loads
     POST /v2/models/NAME[/versions/1]/infer    inference, in JSON or JSON + binary tensors
 
 Every model has one version, "1". Errors are the protocol's {"error": "..."}, never a problem
@@ -102,24 +102,25 @@ def v2_routes(registry: Registry) -> list[BaseRoute]:
         request.scope["dockml.labels"] = (service.name, route)
         return service
 
-    def ready_status(ready: bool) -> Response:
-        return Response(status_code=200 if ready else 400)
+    def json_answer(body: dict[str, object], status: int = 200) -> Response:
+        return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
+    # The protocol's current text gives the health answers JSON bodies (KServe's client parses
+    # them); "not ready" keeps the 400 that older clients read from the status alone.
     async def server_metadata(request: Request) -> Response:
-        return Response(
-            orjson.dumps({"name": "dockml", "version": __version__, "extensions": EXTENSIONS}),
-            media_type="application/json",
-        )
+        return json_answer({"name": "dockml", "version": __version__, "extensions": EXTENSIONS})
 
     async def server_live(request: Request) -> Response:
-        return Response(status_code=200)
+        return json_answer({"live": True})
 
     async def server_ready(request: Request) -> Response:
-        return ready_status(registry.ready)
+        ready = registry.ready
+        return json_answer({"ready": ready}, 200 if ready else 400)
 
     async def model_ready(request: Request) -> Response:
         service = model(request, "v2_ready")
-        return ready_status(registry.ready or service.warmed)
+        ready = registry.ready or service.warmed
+        return json_answer({"name": service.name, "ready": ready}, 200 if ready else 400)
 
     async def model_metadata(request: Request) -> Response:
         service = model(request, "v2_metadata")
@@ -158,6 +159,7 @@ def v2_routes(registry: Registry) -> list[BaseRoute]:
     model_paths = ["/v2/models/{name}", "/v2/models/{name}/versions/{version}"]
     routes: list[BaseRoute] = [
         Route("/v2", _endpoint("GET", server_metadata), methods=_ALL_METHODS),
+        Route("/v2/", _endpoint("GET", server_metadata), methods=_ALL_METHODS),
         Route("/v2/health/live", _endpoint("GET", server_live), methods=_ALL_METHODS),
         Route("/v2/health/ready", _endpoint("GET", server_ready), methods=_ALL_METHODS),
     ]
