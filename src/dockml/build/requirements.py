@@ -18,7 +18,6 @@ SERVING = (
     "uvloop",
     "httptools",
     "orjson",
-    "msgspec",
     "python-multipart",
     "pillow",
     "prometheus-client",
