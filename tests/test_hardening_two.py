@@ -297,3 +297,21 @@ def test_a_tiny_png_of_many_pixels_costs_little_memory(server_factory, demo_mode
     print(f"{len(photo.getvalue()) / 1024:.0f} KiB JPEG of 36 Mpx: peak memory +{jpeg_grown:.0f} MB")
     assert response.status_code == 200, response.text
     assert grown + jpeg_grown < 100
+
+
+def test_ctrl_c_stops_every_worker_without_a_traceback(server_factory, demo_models):
+    """Ctrl-C signals the whole process group: each worker got SIGINT from the terminal and SIGTERM
+    from the supervisor, took the second as 'exit now' and printed a CancelledError traceback."""
+    import os
+    import signal
+    from pathlib import Path
+
+    server = server_factory([str(demo_models["iris"]), "--workers", "2"])
+    pid = server.process.pid
+    workers = [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    assert len(workers) == 2
+    for process in (pid, *workers):  # as a terminal's Ctrl-C does, to every process of the group
+        os.kill(process, signal.SIGINT)
+    output = server.output()
+    assert server.process.returncode == 0
+    assert "Traceback" not in output, output

@@ -66,6 +66,10 @@ def _uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
     )
 
 
+SAME_SHUTDOWN_S = 0.5
+"""A second signal sooner than this after the first is the same request to stop, not a demand to hurry."""
+
+
 class DrainingServer(uvicorn.Server):
     """uvicorn, with the shutdown a rolling update needs. On the first SIGTERM or SIGINT,
     /health/ready turns 503 at once (/health/live stays 200); the server keeps serving for
@@ -78,15 +82,20 @@ class DrainingServer(uvicorn.Server):
         self.registry = registry
         self.drain_s = drain_s
         self.drain_until: float | None = None
+        self.first_signal_at = 0.0
 
     def handle_exit(self, sig: int, frame: Any) -> None:
+        now = time.monotonic()
         if self.drain_until is None:
             self.registry.draining = True
-            self.drain_until = time.monotonic() + self.drain_s
+            self.first_signal_at = now
+            self.drain_until = now + self.drain_s
             log.info("signal %d: draining for %.1f s, then finishing requests in progress", sig, self.drain_s)
             self.should_exit = self.drain_s <= 0
-        else:
+        elif now - self.first_signal_at > SAME_SHUTDOWN_S:
             self.should_exit = self.force_exit = True
+        # Else the same shutdown, told twice: Ctrl-C reaches every process of the group, and the
+        # supervisor passes its own signal on. Forcing would cancel the app mid-lifespan (a traceback).
 
     async def on_tick(self, counter: int) -> bool:
         if self.drain_until is not None and time.monotonic() >= self.drain_until:
