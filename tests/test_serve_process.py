@@ -189,3 +189,23 @@ def test_a_model_that_fails_on_its_own_example_row_stops_before_serving(tmp_path
     assert "example" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert "serving" not in result.stdout
+
+
+def test_a_second_server_on_a_taken_port_stops_with_a_clear_message(server_factory, demo_models):
+    """SO_REUSEPORT once let a second `dockml serve` share the port silently: requests were split
+    between the two servers' models."""
+    first = server_factory([str(demo_models["iris"]), "--workers", "2"])
+    port = first.url.rsplit(":", 1)[1]
+    for workers in ("2", "1"):
+        second = subprocess.run(
+            [sys.executable, "-m", "dockml", "serve", str(demo_models["digits"]), "--workers", workers, "--port", port],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert second.returncode == 2
+        assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in second.stderr
+        assert "is another server running there?" in second.stderr
+        assert "serving" not in second.stdout
+    models = {httpx.get(f"{first.url}/models").json()["models"][0]["name"] for _ in range(10)}
+    assert models == {"iris"}

@@ -9,6 +9,7 @@ worker's accept loop take most keep-alive connections from a single shared socke
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import signal
@@ -38,7 +39,9 @@ def bind(host: str, port: int, *, reuse_port: bool) -> socket.socket:
         sock.bind((host, port))
     except OSError as error:
         sock.close()
-        raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+        taken = error.errno == errno.EADDRINUSE
+        advice = " (is another server running there? stop it, or choose another --port)" if taken else ""
+        raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror}{advice}") from None
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
@@ -110,16 +113,24 @@ def _serve(registry: Registry, settings: Settings, sock: socket.socket) -> None:
     DrainingServer(config, registry, settings.shutdown_drain_s).run(sockets=[sock])
 
 
-def run(settings: Settings, registry: Registry) -> None:
-    """Serve until SIGTERM or SIGINT."""
+def listen(settings: Settings) -> list[socket.socket]:
+    """The listening sockets: one, or one per worker sharing the port (SO_REUSEPORT). The port must
+    be free first: SO_REUSEPORT would otherwise let a second server join another's port silently,
+    and clients would get answers from whichever model the kernel picked."""
     if settings.workers == 1:
-        sock = bind(settings.host, settings.port, reuse_port=False)
+        return [bind(settings.host, settings.port, reuse_port=False)]
+    bind(settings.host, settings.port, reuse_port=False).close()  # fails if anything listens there
+    return [bind(settings.host, settings.port, reuse_port=True) for _ in range(settings.workers)]
+
+
+def run(settings: Settings, registry: Registry, sockets: list[socket.socket]) -> None:
+    """Serve on ``sockets`` (from listen) until SIGTERM or SIGINT."""
+    if len(sockets) == 1:
         try:
-            _serve(registry, settings, sock)
+            _serve(registry, settings, sockets[0])
         finally:
-            sock.close()
+            sockets[0].close()
         return
-    sockets = [bind(settings.host, settings.port, reuse_port=True) for _ in range(settings.workers)]
     Supervisor(registry, settings, sockets).run()
 
 

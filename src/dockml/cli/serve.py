@@ -184,13 +184,16 @@ def run(args: argparse.Namespace) -> int:
         print("No model given: serving the demo services 'iris' and 'digits'.", flush=True)
     with _metrics_folder(settings.workers):
         # Imported only now: the metrics module must see PROMETHEUS_MULTIPROC_DIR when it loads.
+        from dockml.server import listen
         from dockml.server import run as run_server
         from dockml.service import load_registry
 
-        # Load before binding the port, so a bad model stops the start with a clear message.
+        # Load before binding the port, so a bad model stops the start with a clear message; bind
+        # before announcing, so nothing says "serving" on a port that is taken.
         registry = load_registry(settings)
+        sockets = listen(settings)
         _announce(settings, registry)
-        run_server(settings, registry)
+        run_server(settings, registry, sockets)
     return 0
 
 
