@@ -366,3 +366,30 @@ def test_tour_for_the_readme(browser, demo_server, page_for, screenshot):
     if os.environ.get("DOCKML_UPDATE_SCREENSHOTS"):
         shutil.copyfile(path, ROOT / "docs" / "playground.png")
     assert page.problems == []
+
+
+def test_swagger_ui_makes_no_request_beyond_the_server(browser, demo_server):
+    """Opened under any name but localhost (a deployed container), Swagger UI called its online
+    validator with the server's spec address: every request must go to the server it came from."""
+    context = browser.new_context()
+    page = context.new_page()
+    outside: list[str] = []
+    served_as = "http://dockml.example:8000"  # a name a deployment has; requests to it go to the test server
+
+    def route(request_route: Any) -> None:
+        url = request_route.request.url
+        if url.startswith(served_as + "/"):
+            request_route.fulfill(response=request_route.fetch(url=demo_server.url + url[len(served_as) :]))
+        else:
+            outside.append(url)
+            request_route.abort()
+
+    page.route("**/*", route)
+    try:
+        page.goto(f"{served_as}/apidocs")
+        expect(page.locator(".swagger-ui .info .title")).to_contain_text("dockml", timeout=15_000)
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(1000)  # the validator badge loads after the document
+    finally:
+        context.close()
+    assert outside == []

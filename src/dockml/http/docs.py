@@ -36,6 +36,7 @@ INIT = """window.ui = SwaggerUIBundle({
   dom_id: "#swagger-ui",
   deepLinking: true,
   tryItOutEnabled: true,
+  validatorUrl: null,  // the online validator would send the spec's address to a third party
   presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
   layout: "StandaloneLayout"
 });
