@@ -203,3 +203,15 @@ def test_digits_api_classifies_an_uploaded_picture(digits_api, run) -> None:
     container = run(tag, *HARDENED)
     upload = {"file": ("seven.png", (folder / "seven.png").read_bytes(), "image/png")}
     assert httpx.post(f"{container.url}/predict_image", files=upload).json() == {"predictions": [7]}
+
+
+def test_a_read_only_root_without_tmp_stops_in_one_clear_line(rf_api, docker_engine) -> None:
+    """`docker run --read-only` without `--tmpfs /tmp` once died on a raw traceback."""
+    tag, _, _ = rf_api
+    result = docker(
+        "run", "--rm", "--read-only", "--network", "none", "-e", "DOCKML_WORKERS=2", tag, check=False, timeout_s=60
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "--tmpfs /tmp" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from dockml import __version__
 from dockml.cli.options import add_serving_options, configure_logging, settings_or_demos
+from dockml.errors import ConfigError
 
 if TYPE_CHECKING:
     from dockml.config import Settings
@@ -203,7 +204,14 @@ def _metrics_folder(workers: int) -> Iterator[None]:
     if workers == 1 or "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         yield
         return
-    with tempfile.TemporaryDirectory(prefix="dockml-metrics-") as folder:
+    try:
+        metrics_folder = tempfile.TemporaryDirectory(prefix="dockml-metrics-")
+    except OSError as error:  # a read-only root without a /tmp: tempfile finds no usable folder
+        raise ConfigError(
+            f"no writable temporary folder for the workers' metrics ({error.strerror or error}): give the "
+            "container one with --tmpfs /tmp (docker run --read-only --tmpfs /tmp ...), or run --workers 1"
+        ) from None
+    with metrics_folder as folder:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
         try:
             yield
