@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -209,3 +210,23 @@ def test_a_second_server_on_a_taken_port_stops_with_a_clear_message(server_facto
         assert "serving" not in second.stdout
     models = {httpx.get(f"{first.url}/models").json()["models"][0]["name"] for _ in range(10)}
     assert models == {"iris"}
+
+
+def test_the_banner_cuts_a_long_input_list_between_names(server_factory, demo_models):
+    server = server_factory([str(demo_models["digits"]), "--workers", "1"])
+    (line,) = [line for line in server.output().splitlines() if "model 'digits'" in line]
+    assert "inputs: pixel_0_0, pixel_0_1," in line
+    assert line.endswith(" more))")
+    assert ", ... (" in line
+
+
+@pytest.mark.slow
+def test_the_first_start_says_it_is_training_the_demos(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", "from dockml.cli import main; main(['serve', '--port', '1', '--host', '256.0.0.1'])"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "DOCKML_HOME": str(tmp_path)},
+    )
+    assert "training the demo model 'iris' (first start only" in result.stderr

@@ -11,6 +11,7 @@ saved as .skops files with side files in ``$DOCKML_HOME/demos/sklearn-<version>/
 from __future__ import annotations
 
 import io
+import logging
 import os
 import tempfile
 from collections.abc import Mapping
@@ -26,6 +27,8 @@ IRIS_DESCRIPTIONS = ("Sepal length (cm)", "Sepal width (cm)", "Petal length (cm)
 IRIS_EXAMPLE = (5.1, 3.5, 1.4, 0.2)
 IRIS_CLASSES = ("setosa", "versicolor", "virginica")
 TREE_TYPES = ["sklearn.tree._tree.Tree"]  # we made these files ourselves, so we trust their trees
+
+log = logging.getLogger("dockml.demos")
 
 
 def _save(model: Any, side: Mapping[str, Any], folder: Path, name: str) -> None:
@@ -116,6 +119,7 @@ def demo_paths(home: Path | None = None) -> dict[str, Path]:
     for name, train in DEMOS.items():
         path = folder / f"{name}.skops"
         if not path.is_file() or not (folder / f"{name}.dockml.toml").is_file():
+            log.info("training the demo model %r (first start only: a few seconds)", name)
             model, side = train()
             _save(model, side, folder, name)
         paths[name] = path

@@ -169,13 +169,23 @@ def _announce(settings: Settings, registry: Registry) -> None:
         signature = service.signature
         print(
             f"  model '{service.name}' ({service.loaded.runtime.name}, {signature.task}; "
-            f"inputs: {signature.expected()[:80]})",
+            f"inputs: {_shortened(signature.names)})",
             flush=True,
         )
         prefix = "" if len(registry) == 1 else f"/models/{service.name}"
         for route in service.routes():
             method = "GET|POST" if route == "predict" else "POST"
             print(f"    {method:8} {base}{prefix}/{route}", flush=True)
+
+
+def _shortened(names: tuple[str, ...], width: int = 80) -> str:
+    """The names, comma-separated, cut at a name boundary with a count of the rest."""
+    shown: list[str] = []
+    for name in names:
+        if len(", ".join([*shown, name])) > width and shown:
+            return ", ".join(shown) + f", ... ({len(names) - len(shown)} more)"
+        shown.append(name)
+    return ", ".join(shown)
 
 
 def run(args: argparse.Namespace) -> int:
