@@ -73,7 +73,12 @@ def test_overload_gets_fast_503s_while_admitted_requests_succeed(server_factory,
 
 def test_sigterm_with_200_requests_in_flight_loses_none(server_factory, demo_models):
     server = server_factory(
-        [str(demo_models["iris"]), "--workers", "1", "--runtime", "sklearn", "--batch-max-rows", "1"]
+        # A grace period far beyond the work: 200 scikit-learn calls one by one took 6 s on one
+        # day and 12 s on another on the same kind of machine; this test is about losing none.
+        [
+            *(str(demo_models["iris"]), "--workers", "1", "--runtime", "sklearn", "--batch-max-rows", "1"),
+            *("--shutdown-grace-s", "60"),
+        ]
     )
     body = {"instances": ROWS.tolist()}
 
@@ -83,7 +88,7 @@ def test_sigterm_with_200_requests_in_flight_loses_none(server_factory, demo_mod
         server.process.send_signal(signal.SIGTERM)
         signalled = time.monotonic()
         responses = await task
-        await asyncio.get_running_loop().run_in_executor(None, server.process.wait, 15)
+        await asyncio.get_running_loop().run_in_executor(None, server.process.wait, 60)
         return responses, time.monotonic() - signalled
 
     responses, exit_s = asyncio.run(scenario())
@@ -91,7 +96,7 @@ def test_sigterm_with_200_requests_in_flight_loses_none(server_factory, demo_mod
     print(f"\nSIGTERM with 200 requests in flight: {len(failed)} failed, exited {exit_s:.2f} s after the signal")
     assert not failed
     assert server.process.returncode == 0
-    assert exit_s < 10
+    assert exit_s < 60
 
 
 def test_readiness_turns_503_at_once_while_liveness_stays(server_factory, demo_models):

@@ -315,3 +315,84 @@ def test_ctrl_c_stops_every_worker_without_a_traceback(server_factory, demo_mode
     output = server.output()
     assert server.process.returncode == 0
     assert "Traceback" not in output, output
+
+
+@pytest.mark.parametrize("drain_s", [0.0, 1.5])
+def test_sigterm_under_load_fails_no_request_sent_before_the_drain_ends(server_factory, demo_models, drain_s):
+    """Clients that keep sending through a rolling update: 61 requests (no drain) and 111 (2 s
+    drain) were once reset after being sent. Every request sent before the drain window ends must
+    get its answer; later ones may find the port closed."""
+    import http.client
+    import signal
+    import threading
+
+    server = server_factory([str(demo_models["iris"]), "--workers", "2", "--shutdown-drain-s", str(drain_s)])
+    port = int(server.url.rsplit(":", 1)[1])
+    body = orjson.dumps({"instances": [[5.1, 3.5, 1.4, 0.2]]})
+    outcomes: list[tuple[float, str]] = []  # (sent at, "ok" or what went wrong)
+    stop = threading.Event()
+
+    def client() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        while not stop.is_set():
+            sent = time.monotonic()
+            try:
+                connection.request("POST", "/predict", body, {"Content-Type": "application/json"})
+                response = connection.getresponse()
+                answer = response.read()
+                ok = response.status == 200 and orjson.loads(answer) == {"predictions": ["setosa"]}
+                outcomes.append((sent, "ok" if ok else f"status {response.status}"))
+                if response.getheader("connection", "").lower() == "close":
+                    connection.close()
+            except OSError as error:  # refused, reset, or closed before the answer
+                outcomes.append((sent, type(error).__name__))
+                connection.close()
+                time.sleep(0.01)
+
+    clients = 64
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
+    server.process.send_signal(signal.SIGTERM)
+    drain_ends = time.monotonic() + drain_s
+    server.process.wait(timeout=20)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=15)
+    before = [what for sent, what in outcomes if sent < drain_ends]
+    failed = [what for what in before if what != "ok"]
+    print(
+        f"\nSIGTERM under load ({clients} clients, 2 workers, {drain_s} s drain): {len(before)} requests sent before "
+        f"the drain ended, {len(failed)} failed {sorted(set(failed))}; {len(outcomes) - len(before)} after"
+    )
+    assert len(before) > 500, "the load was too light to tell"
+    assert not failed, f"{len(failed)} of {len(before)} failed: {sorted(set(failed))}"
+    assert server.process.returncode == 0, f"exit status {server.process.returncode}"
+
+
+def test_heavy_requests_leave_little_memory_behind(server_factory, demo_models):
+    """A worker once kept +132 MB after heavy requests: glibc raised its mmap threshold as each
+    large block was freed, and later large bodies were carved from a heap it never gave back."""
+    from pathlib import Path
+
+    server = server_factory([str(demo_models["iris"]), "--workers", "1"])
+
+    def rss_mb() -> float:
+        status = Path(f"/proc/{server.process.pid}/status").read_text()
+        return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1]) / 1024
+
+    instances = orjson.dumps({"instances": [[5.1, 3.5, 1.4, 0.2]] * 200_000})  # 4 MiB
+    records = orjson.dumps([dict(zip(IRIS.split(","), [5.1, 3.5, 1.4, 0.2], strict=True))] * 100_000)  # 6 MiB
+    headers = {"Content-Type": "application/json"}
+    with httpx.Client(timeout=60) as client:
+        client.post(
+            f"{server.url}/predict", content=orjson.dumps({"instances": [[5.1, 3.5, 1.4, 0.2]]}), headers=headers
+        )
+        before = rss_mb()
+        for _ in range(6):
+            for body in (instances, records):
+                assert client.post(f"{server.url}/predict", content=body, headers=headers).status_code == 200
+    grew = rss_mb() - before
+    print(f"\n12 requests of 4-6 MiB: the worker kept +{grew:.0f} MB")
+    assert grew < 40

@@ -9,13 +9,13 @@ worker's accept loop take most keep-alive connections from a single shared socke
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import logging
 import os
 import signal
 import socket
 import sys
-import threading
 import time
 from typing import Any
 
@@ -123,8 +123,22 @@ def listen(settings: Settings) -> list[socket.socket]:
     return [bind(settings.host, settings.port, reuse_port=True) for _ in range(settings.workers)]
 
 
+def return_large_buffers_to_the_system() -> None:
+    """Make glibc hand every allocation over 128 KiB back to the system when it is freed.
+
+    By default glibc raises that threshold each time such a block is freed, after which large
+    request bodies and their arrays come from the heap and stay there: +60 MB per worker after a
+    few 4 MB requests, still growing, against +37 MB levelling off with the threshold fixed. The
+    price is a fresh mapping per large allocation, small beside the work a large body brings."""
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)  # glibc only; others keep their own policy
+    if mallopt is not None:
+        m_mmap_threshold = -3
+        mallopt(m_mmap_threshold, 128 * 1024)
+
+
 def run(settings: Settings, registry: Registry, sockets: list[socket.socket]) -> None:
     """Serve on ``sockets`` (from listen) until SIGTERM or SIGINT."""
+    return_large_buffers_to_the_system()  # before the fork, so every worker has it
     if len(sockets) == 1:
         try:
             _serve(registry, settings, sockets[0])
@@ -167,11 +181,10 @@ class Supervisor:
     def _stop(self, signum: int, frame: object) -> None:
         # The first signal starts each worker's graceful shutdown; a second makes them exit at once.
         if not self.stopping:
-            # The workers stop listening when the drain ends; the supervisor's copies of their
-            # sockets must close then too, or the kernel keeps queueing connections nobody accepts.
-            closing = threading.Timer(max(0.0, self.settings.shutdown_drain_s), self._close_sockets)
-            closing.daemon = True
-            closing.start()
+            # No worker is started again from here on, so the supervisor's copies of the sockets
+            # close now: the workers' own copies keep them listening until their drain ends, and
+            # then nothing is left for the kernel to queue connections on that nobody accepts.
+            self._close_sockets()
         self.stopping = True
         for pid in self.children:
             with contextlib.suppress(ProcessLookupError):

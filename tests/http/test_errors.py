@@ -28,7 +28,8 @@ def still_serving(iris_client):
 
 
 def test_missing_feature_names_it_and_the_expected_ones(iris_client):
-    response = iris_client.get("/predict?s_length=5.1&s_width=3.5&p_length=1.4")
+    # In a JSON record (a query parameter left out is a missing value, which the forest takes).
+    response = iris_client.post("/predict", json={"s_length": 5.1, "s_width": 3.5, "p_length": 1.4})
     body = assert_problem(response, 422, f"missing feature 'p_width'; {EXPECTED}")
     assert body["errors"] == [{"field": "p_width", "message": f"missing feature 'p_width'; {EXPECTED}"}]
 

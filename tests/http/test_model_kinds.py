@@ -160,6 +160,25 @@ def test_missing_values_reach_a_model_built_for_them(served: tuple[TestClient, d
     assert csv.json()["predictions"] == models["imputed"].predict(rows).tolist()
     inputs = client.get("/models/imputed").json()["signature"]["inputs"]
     assert all(i["allows_missing"] for i in inputs)
+    # In a query string, a parameter left out or sent empty is a missing value; a misspelt one is not.
+    row = rows.iloc[:1]
+    given = {name: str(value) for name, value in row.iloc[0].items() if not pd.isna(value)}
+    assert len(given) == len(NAMES) - 1
+    expected = models["imputed"].predict(row).tolist()
+    assert client.get("/models/imputed/predict", params=given).json()["predictions"] == expected
+    assert client.get("/models/imputed/predict", params={**given, NAMES[1]: ""}).json()["predictions"] == expected
+    misspelt = client.get("/models/imputed/predict", params={**given, NAMES[1] + "x": "1.0"})
+    assert misspelt.status_code == 422 and "unknown feature" in misspelt.json()["detail"]
+
+
+def test_a_query_parameter_left_out_is_refused_by_a_model_that_cannot_take_one(
+    served: tuple[TestClient, dict[str, Any]],
+) -> None:
+    client, _ = served
+    given = {name: str(value) for name, value in _records(ROWS)[0].items() if name != NAMES[1]}
+    response = client.get("/models/strict/predict", params=given)
+    assert response.status_code == 422
+    assert f"missing feature '{NAMES[1]}'" in response.json()["detail"]
 
 
 def test_missing_value_for_a_model_that_cannot_take_one_is_named(served: tuple[TestClient, dict[str, Any]]) -> None:

@@ -153,7 +153,11 @@ def decode_query(params: list[tuple[str, str]], signature: Signature) -> np.ndar
         if key in given:
             errors.append(FieldError(key, f"feature '{key}' is given twice"))
         given[key] = value
-    # A parameter left out stays an error, so a typo cannot pass as a missing value: `p_width=` sends one.
+    # A parameter left out is a missing value where the model takes one (a typo is still caught:
+    # its name is unknown); elsewhere it stays a "missing feature" error.
+    for feature in signature.features:
+        if feature.allows_missing and feature.name not in given:
+            given[feature.name] = ""
     errors += check_names(signature, given)
     raise_if(errors)
     row = []

@@ -191,7 +191,7 @@ def _predict_paths(service: ModelService, prefix: str, tag: str) -> dict[str, An
         {
             "name": f.name,
             "in": "query",
-            "required": True,  # a missing value is sent empty (`name=`), never by leaving the name out
+            "required": not f.allows_missing,  # where the model takes a missing value: left out or `name=`
             "allowEmptyValue": f.allows_missing,
             "description": f.description or f"Feature '{f.name}'",
             "schema": _feature_schema(f, in_json=False),
