@@ -104,7 +104,11 @@ def register(commands: Any) -> None:
         help="most bytes of header names and values in a request, else 431 (default: 65536)",
     )
     limits.add_argument(
-        "--max-csv-rows", type=int, metavar="N", help="most rows in one uploaded CSV, else 413 (default: 1000000)"
+        "--max-csv-rows",
+        type=int,
+        metavar="N",
+        help="most rows in one CSV or Parquet body, else 413 (default: 100000; score larger files offline with "
+        "`dockml score`)",
     )
     limits.add_argument(
         "--max-image-pixels",

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from dockml.codecs.csv import _numbered_rows, _positions, column_layout, parse_cells
+from dockml.codecs.csv import _numbered_rows, _positions, column_layout, column_limit, parse_cells
 from dockml.codecs.records import decode_records, decode_rows
 from dockml.codecs.values import check_names, parse_text, raise_if
 from dockml.errors import FieldError, InvalidInput, MalformedInput, PayloadTooLarge, UnsupportedMediaType
@@ -62,7 +62,7 @@ def decode_invocation_csv(data: bytes, signature: Signature, *, max_rows: int) -
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise MalformedInput("the CSV file is not UTF-8 text") from None
-    rows = _numbered_rows(text, max_rows)
+    rows = _numbered_rows(text, max_rows, column_limit(signature))
     if not rows:
         raise MalformedInput("the CSV file has no rows")
     header = [_feature_of(cell.strip(), signature) for cell in rows[0][1]]

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from dockml.codecs.json_budget import check_json_values, value_budget
 from dockml.errors import MalformedInput
 
 DTYPES: dict[str, np.dtype[Any] | None] = {
@@ -88,6 +89,7 @@ def decode_infer_request(body: bytes, header_length: int | None = None) -> Infer
         head, raw = body[:header_length], body[header_length:]
     if not head.strip():
         raise MalformedInput('the request body is empty; send an inference request {"inputs": [...]}')
+    check_json_values(head, value_budget(None), "send large tensors as binary data (the binary tensor extension)")
     try:
         request = orjson.loads(head)
     except orjson.JSONDecodeError as error:

@@ -20,6 +20,7 @@ import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dockml import metrics
+from dockml.codecs.json_budget import check_json_values, value_budget
 from dockml.codecs.records import decode_json, decode_query
 from dockml.errors import DockmlError, FieldError, InvalidInput, MalformedInput, MethodNotAllowed, UnsupportedMediaType
 from dockml.http.guards import Edge
@@ -63,9 +64,13 @@ def check_json_media_type(content_type: str) -> None:
         )
 
 
-def parse_json_body(body: bytes) -> Any:
+ROWS_ADVICE = "send fewer rows per request, or score large files offline with `dockml score`"
+
+
+def parse_json_body(body: bytes, signature: Signature) -> Any:
     if not body or body.isspace():
         raise MalformedInput("the request body is empty; send JSON rows")
+    check_json_values(body, value_budget(signature), ROWS_ADVICE)
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as error:
@@ -73,7 +78,7 @@ def parse_json_body(body: bytes) -> Any:
 
 
 def _decode_json_body(body: bytes, signature: Signature) -> np.ndarray:
-    return decode_json(parse_json_body(body), signature)
+    return decode_json(parse_json_body(body, signature), signature)
 
 
 class _Route:

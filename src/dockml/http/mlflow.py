@@ -139,7 +139,7 @@ def mlflow_routes(registry: Registry, settings: Settings) -> list[BaseRoute]:
 
 
 def _decode_json(body: bytes, signature: Signature) -> np.ndarray:
-    return decode_invocation(parse_json_body(body), signature)
+    return decode_invocation(parse_json_body(body, signature), signature)
 
 
 def _wants_csv(request: Request) -> bool:
