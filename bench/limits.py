@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockml.codecs.json_budget import VALUES_PER_REQUEST
+from dockml.config import Settings
 from run import (
     HOST,
     ROW,
@@ -223,7 +224,7 @@ def bodies() -> list[Body]:
             "CSV upload, at the row limit",
             "/predict_file",
             form,
-            lambda: multipart("rows.csv", header + b"5.1,3.5,1.4,0.2\n" * 100_000),
+            lambda: multipart("rows.csv", header + b"5.1,3.5,1.4,0.2\n" * Settings().max_csv_rows),
         ),
         Body("PNG of 256 M pixels", "/models/digits/predict_image", form, lambda: multipart("a.png", png_of_pixels())),
     ]

@@ -108,7 +108,7 @@ class Settings:
     """Under load, how long a batch may wait to fill; 0 merges only requests that arrived together."""
     max_body_bytes: int = 16 * 1024 * 1024
     """Largest request body accepted; bigger ones get 413."""
-    max_csv_rows: int = 100_000
+    max_csv_rows: int = 50_000
     """Most data rows in one CSV or Parquet body (counted while reading); larger files are for
     `dockml score`."""
     max_image_pixels: int = 40_000_000

@@ -107,7 +107,7 @@ def register(commands: Any) -> None:
         "--max-csv-rows",
         type=int,
         metavar="N",
-        help="most rows in one CSV or Parquet body, else 413 (default: 100000; score larger files offline with "
+        help="most rows in one CSV or Parquet body, else 413 (default: 50000; score larger files offline with "
         "`dockml score`)",
     )
     limits.add_argument(

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dockml.errors import PayloadTooLarge
 from dockml.signature import Signature
 
-VALUES_PER_REQUEST = 2_000_000
-"""About 120 MB of parsed objects. Wide models get more: VALUES_PER_FEATURE for each feature."""
-VALUES_PER_FEATURE = 20_000
+VALUES_PER_REQUEST = 500_000
+"""About 30 MB of parsed objects, and under 100 ms of parsing, which holds the GIL (a worker's
+health checks wait for it). Wide models get more: VALUES_PER_FEATURE for each feature."""
+VALUES_PER_FEATURE = 5_000
 
 
 def value_budget(signature: Signature | None) -> int:

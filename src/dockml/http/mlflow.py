@@ -31,7 +31,7 @@ from dockml.codecs.mlflow import decode_invocation, decode_invocation_csv, decod
 from dockml.config import Settings
 from dockml.errors import DockmlError, ModelNotFound, UnsupportedMediaType
 from dockml.http.fastpath import parse_json_body
-from dockml.http.offload import decode_sized
+from dockml.http.offload import SLOW_FORMAT, decode_sized
 from dockml.service import ModelService, Registry
 from dockml.signature import Signature
 
@@ -82,7 +82,9 @@ def mlflow_routes(registry: Registry, settings: Settings) -> list[BaseRoute]:
                 signature, rows = service.signature, settings.max_csv_rows
                 if media_type == "text/csv":
                     body = await request.body()
-                    table = await decode_sized(len(body), decode_invocation_csv, body, signature, max_rows=rows)
+                    table = await decode_sized(
+                        len(body) * SLOW_FORMAT, decode_invocation_csv, body, signature, max_rows=rows
+                    )
                 elif media_type == "application/json":
                     body = await request.body()
                     table = await decode_sized(len(body), _decode_json, body, signature)

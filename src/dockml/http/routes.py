@@ -13,7 +13,7 @@ from dockml.codecs.image import decode_image
 from dockml.config import Settings
 from dockml.errors import FieldError, InvalidInput, MalformedInput, UnsupportedMediaType
 from dockml.http.fastpath import parse_proba
-from dockml.http.offload import decode_sized
+from dockml.http.offload import SLOW_FORMAT, decode_sized
 from dockml.service import ModelService
 
 MAX_FORM_PARTS = 16
@@ -82,7 +82,7 @@ def model_routes(service: ModelService, settings: Settings, prefix: str) -> list
         label(request, "predict_file")
         proba = parse_proba(request.query_params.get("proba"), service)
         data = await _upload(request, "CSV file")
-        table = await decode_sized(len(data), decode_csv, data, signature, max_rows=settings.max_csv_rows)
+        table = await decode_sized(len(data) * SLOW_FORMAT, decode_csv, data, signature, max_rows=settings.max_csv_rows)
         outputs = await service.predict(table)
         if _wants_csv(request):
             text = encode_csv(table, signature, encoder.to_columns(outputs, proba=proba))
@@ -96,7 +96,9 @@ def model_routes(service: ModelService, settings: Settings, prefix: str) -> list
         image = signature.image
         assert image is not None
         data = await _upload(request, "image")
-        table = await decode_sized(len(data), decode_image, data, image, max_pixels=settings.max_image_pixels)
+        table = await decode_sized(
+            len(data) * SLOW_FORMAT, decode_image, data, image, max_pixels=settings.max_image_pixels
+        )
         body = encoder.to_json(await service.predict(table), proba=proba)
         if show_input:  # the picture as the model saw it, in rows of grey levels (the playground draws it)
             body["input"] = table.reshape(image.height, image.width).tolist()
