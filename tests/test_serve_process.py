@@ -230,3 +230,22 @@ def test_the_first_start_says_it_is_training_the_demos(tmp_path):
         env={**os.environ, "DOCKML_HOME": str(tmp_path)},
     )
     assert "training the demo model 'iris' (first start only" in result.stderr
+
+
+def test_a_model_trained_without_names_gets_a_hint_to_name_its_inputs(server_factory, tmp_path):
+    import numpy as np
+    import skops.io
+    from sklearn.linear_model import LinearRegression
+
+    rows = np.random.default_rng(0).normal(size=(50, 3))
+    path = tmp_path / "bare.skops"
+    skops.io.dump(LinearRegression().fit(rows, rows.sum(axis=1)), path)
+    server = server_factory([str(path), "--workers", "1"])
+    output = server.output()
+    assert "inputs: x0, x1, x2" in output
+    assert "trained without feature names" in output and "feature_names = [...] in bare.dockml.toml" in output
+    server.stop()
+
+    (tmp_path / "bare.dockml.toml").write_text('feature_names = ["a", "b", "c"]\n')
+    named = server_factory([str(path), "--workers", "1"])
+    assert "inputs: a, b, c" in named.output() and "trained without feature names" not in named.output()

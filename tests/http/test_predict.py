@@ -177,7 +177,11 @@ def test_predictions_are_counted_in_metrics(iris_client):
     iris_client.post("/predict", json=[SETOSA, SETOSA, SETOSA])
     iris_client.post("/predict_file", files=_csv_upload("5.1,3.5,1.4,0.2\n"))
     iris_client.get("/nowhere")
+    iris_client.get("/health/live")
+    iris_client.get("/models/iris")
     text = iris_client.get("/metrics").text
+    assert 'dockml_requests_total{model="",route="/health/live",status="200"}' in text
+    assert 'dockml_requests_total{model="",route="/models/{name}",status="200"}' in text
     assert 'dockml_requests_total{model="iris",route="predict_file",status="200"}' in text
     assert 'dockml_requests_total{model="",route="unmatched",status="404"}' in text
     assert 'dockml_predictions_total{model="iris"}' in text

@@ -7,10 +7,12 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockml import __version__
 from dockml.cli.options import add_serving_options, configure_logging, settings_or_demos
+from dockml.config import side_file_for
 from dockml.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -176,6 +178,13 @@ def _announce(settings: Settings, registry: Registry) -> None:
             f"inputs: {_shortened(signature.names)})",
             flush=True,
         )
+        if service.loaded.info.get("feature_names_from") == "position":
+            side_file = side_file_for(Path(service.spec.path))
+            print(
+                f"    trained without feature names, so its inputs are named by position; name them with "
+                f"feature_names = [...] in {side_file.name} beside the model, or train on a pandas DataFrame",
+                flush=True,
+            )
         prefix = "" if len(registry) == 1 else f"/models/{service.name}"
         for route in service.routes():
             method = "GET|POST" if route == "predict" else "POST"

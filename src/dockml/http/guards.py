@@ -187,8 +187,9 @@ class Edge:
                     self.leave(task)
         finally:
             elapsed = time.perf_counter() - started
-            # Routes label themselves (model, route) in the scope; the fast path counts its own.
-            model, route = scope.get("dockml.labels", ("", "unmatched"))
+            # Model routes label themselves (model, route) in the scope, the others by their path
+            # template (a bounded set: "/models/{name}", never a raw path); the fast path counts its own.
+            model, route = scope.get("dockml.labels") or ("", getattr(scope.get("route"), "path", "unmatched"))
             metrics.REQUESTS.labels(model, route, str(status or 500)).inc()
             metrics.LATENCY.labels(model, route).observe(elapsed)
             if self.log_format != "off":

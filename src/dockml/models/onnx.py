@@ -169,10 +169,13 @@ def load_onnx(spec: ModelSpec, *, threads: int = 1) -> LoadedModel:
     except Exception as error:  # noqa: BLE001 - onnxruntime raises its own untyped errors for bad files
         raise ConfigError(f"{path} is not a model ONNX Runtime can load: {str(error).splitlines()[0]}") from None
     stored_metadata = metadata(onnx_session)
+    names_from = "model"
     if SIGNATURE_KEY in stored_metadata:
         # Compiled by dockml: the original model's signature travels with the file.
         stored = json.loads(stored_metadata[SIGNATURE_KEY])
         renamed = None if stored.get("named", True) else positional_names(len(stored["features"]), meta)
+        if renamed is not None:
+            names_from = "side file" if meta.feature_names else "position"
         facts = facts_from_dict(stored, renamed)
         runtime = OnnxRuntime.from_session(onnx_session, probabilities=facts.probabilities)
     else:
@@ -196,5 +199,6 @@ def load_onnx(spec: ModelSpec, *, threads: int = 1) -> LoadedModel:
         "inputs": [{"name": i.name, "type": i.type, "shape": i.shape} for i in onnx_session.get_inputs()],
         "probabilities": runtime.has_proba_,
         "threads": threads,
+        "feature_names_from": names_from,
     }
     return LoadedModel(runtime=runtime, signature=signature, info=info)
