@@ -215,3 +215,16 @@ def test_a_read_only_root_without_tmp_stops_in_one_clear_line(rf_api, docker_eng
     assert "Traceback" not in result.stdout + result.stderr
     assert "--tmpfs /tmp" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_base_image_that_cannot_be_pulled_is_explained(docker_engine, tmp_path: Path) -> None:
+    """The build's only message was 'its output above says why'; where no registry is reachable,
+    the user has to learn about --base-image and the base-image script from it."""
+    model = train("rf-api", tmp_path / "rf") / "iris_rf.skops"
+    missing = "dockml-test/no-such-base:0"
+    argv = [sys.executable, "-m", "dockml", "build", str(model), "-t", "dockml-test/never:0", "--base-image", missing]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert f"The base image {missing} is not on this machine" in last
+    assert "scripts/build-base-image.sh" in last and "--base-image dockml-base:bookworm" in last

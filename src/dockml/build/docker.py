@@ -6,6 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from dockml.build.dockerfile import DEFAULT_BASE_IMAGE
 from dockml.errors import ConfigError
 
 
@@ -21,6 +22,10 @@ def docker_build(
         raise DockerFailed(
             "docker is not installed or not on PATH; write the context with --context-only DIR and build it elsewhere"
         )
+    base = base_image or DEFAULT_BASE_IMAGE
+    # Where images cannot be pulled (an air-gapped machine, a registry behind a firewall), the
+    # missing base image is the usual cause of a failed build: say so, and what to do.
+    local_base = subprocess.run([docker, "image", "inspect", base], capture_output=True, check=False).returncode == 0
     argv = [docker, "build", "--tag", tag]
     if base_image:
         argv += ["--build-arg", f"BASE_IMAGE={base_image}"]
@@ -31,4 +36,11 @@ def docker_build(
     argv.append(str(context))
     result = subprocess.run(argv, check=False)
     if result.returncode != 0:
-        raise DockerFailed(f"docker build failed (exit {result.returncode}); its output above says why")
+        hint = (
+            ""
+            if local_base
+            else f". The base image {base} is not on this machine: where it cannot be pulled, build one from "
+            "Debian packages with scripts/build-base-image.sh (in dockml's repository) and pass "
+            "--base-image dockml-base:bookworm (docs/tutorial.md, section 7)"
+        )
+        raise DockerFailed(f"docker build failed (exit {result.returncode}); its output above says why{hint}")
