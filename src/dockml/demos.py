@@ -3,8 +3,8 @@
 ``iris``: the tutorial's rf-api, a random forest on the four flower measurements.
 ``digits``: a handwritten-digit classifier for 8x8 pictures, which also takes uploaded images.
 
-They are trained the first time ``dockml serve`` runs without a model (about two seconds) and
-saved as .skops files with side files in ``$DOCKML_HOME/demos/sklearn-<version>/`` (by default
+They are trained the first time ``dockml serve`` runs without a model (about half a minute) and
+saved as .skops files with side files in ``$DOCKML_HOME/demos/v<N>-sklearn-<version>/`` (by default
 ``~/.cache/dockml/demos/...``); later starts load them from there.
 """
 
@@ -27,6 +27,10 @@ IRIS_DESCRIPTIONS = ("Sepal length (cm)", "Sepal width (cm)", "Petal length (cm)
 IRIS_EXAMPLE = (5.1, 3.5, 1.4, 0.2)
 IRIS_CLASSES = ("setosa", "versicolor", "virginica")
 TREE_TYPES = ["sklearn.tree._tree.Tree"]  # we made these files ourselves, so we trust their trees
+DIGITS_HELD_OUT = 1500
+"""The digits model learns from the first 1,500 of scikit-learn's 1,797 scans; the rest are the
+tests' pictures (tests/digit_pictures.py), so its accuracy on them is measured, not remembered."""
+DEMOS_VERSION = 2  # part of the cache folder's name: a change in how the demos are trained retrains them
 
 log = logging.getLogger("dockml.demos")
 
@@ -73,6 +77,25 @@ def render_digit(pixels: np.ndarray, *, size: int = 64, dark_on_light: bool = Fa
     return out.getvalue()
 
 
+def _varied_digit(pixels: np.ndarray, rng: np.random.Generator) -> bytes:
+    """One 8x8 sample drawn again at a random size, angle and place on a larger page, softened."""
+    from PIL import Image, ImageFilter
+
+    grey = (np.asarray(pixels, dtype=np.float64).reshape(8, 8) / 16.0 * 255.0).astype(np.uint8)
+    size = int(rng.integers(40, 90))
+    digit = Image.fromarray(grey, mode="L").resize((size, size), Image.Resampling.BICUBIC)
+    digit = digit.rotate(float(rng.uniform(-15, 15)), resample=Image.Resampling.BICUBIC)
+    page = Image.new("L", (128, 128), 0)
+    left, top = (int(v) for v in rng.integers(0, 128 - size, size=2))
+    page.paste(digit, (left, top))
+    page = page.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.5, 2.0))))
+    if rng.random() < 0.5:
+        page = Image.eval(page, lambda value: 255 - value)
+    out = io.BytesIO()
+    page.save(out, format="PNG")
+    return out.getvalue()
+
+
 def train_digits() -> tuple[Any, dict[str, Any]]:
     import pandas as pd
     from sklearn.datasets import load_digits
@@ -82,14 +105,19 @@ def train_digits() -> tuple[Any, dict[str, Any]]:
 
     data = load_digits()
     names = [str(n) for n in data.feature_names]
+    pixels, target = data.data[:DIGITS_HELD_OUT], data.target[:DIGITS_HELD_OUT]
     spec = ImageSpec()
     # Train on the raw 8x8 scans and on the same scans as they look after the image path
     # (scaled up, then cropped, centred and shrunk again), so uploaded pictures meet the
     # distribution the model learned.
-    seen = np.vstack([decode_image(render_digit(x), spec, max_pixels=10**6) for x in data.data])
-    features = pd.DataFrame(np.vstack([data.data, seen]), columns=names)
-    target = np.concatenate([data.target, data.target])
-    model = RandomForestClassifier(n_estimators=100, random_state=0).fit(features, target)
+    seen = [decode_image(render_digit(x), spec, max_pixels=10**6) for x in pixels]
+    # And as a camera or a hand would give them: smaller or larger, turned, off-centre, blurred,
+    # either polarity, so that a picture that is not a clean scan still meets familiar features.
+    rng = np.random.default_rng(0)
+    moved = [decode_image(_varied_digit(x, rng), spec, max_pixels=10**6) for x in pixels for _ in range(3)]
+    features = pd.DataFrame(np.vstack([pixels, *seen, *moved]), columns=names)
+    labels = np.concatenate([target, target, np.repeat(target, 3)])
+    model = RandomForestClassifier(n_estimators=100, random_state=0).fit(features, labels)
     side = {
         "description": "Handwritten digits 0-9 from an 8x8 grey picture; upload a PNG or JPEG of any size.",
         "trusted_types": TREE_TYPES,
@@ -113,13 +141,13 @@ def demo_paths(home: Path | None = None) -> dict[str, Path]:
     """Paths of the demo models, training and saving any that are missing."""
     import sklearn
 
-    folder = (home or cache_home()) / "demos" / f"sklearn-{sklearn.__version__}"
+    folder = (home or cache_home()) / "demos" / f"v{DEMOS_VERSION}-sklearn-{sklearn.__version__}"
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
     for name, train in DEMOS.items():
         path = folder / f"{name}.skops"
         if not path.is_file() or not (folder / f"{name}.dockml.toml").is_file():
-            log.info("training the demo model %r (first start only: a few seconds)", name)
+            log.info("training the demo model %r (first start only: up to half a minute)", name)
             model, side = train()
             _save(model, side, folder, name)
         paths[name] = path

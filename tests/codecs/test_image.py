@@ -56,7 +56,7 @@ def test_polarity_does_not_change_the_features() -> None:
 
     light, dark = (decode(render_digit(scan, dark_on_light=flag)) for flag in (False, True))
 
-    np.testing.assert_allclose(light, dark, atol=0.05)
+    np.testing.assert_allclose(light, dark, atol=0.1)  # of 16: rounding in the 8-bit renders differs by polarity
 
 
 def test_features_are_one_row_within_zero_to_sixteen() -> None:
