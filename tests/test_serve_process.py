@@ -249,3 +249,16 @@ def test_a_model_trained_without_names_gets_a_hint_to_name_its_inputs(server_fac
     (tmp_path / "bare.dockml.toml").write_text('feature_names = ["a", "b", "c"]\n')
     named = server_factory([str(path), "--workers", "1"])
     assert "inputs: a, b, c" in named.output() and "trained without feature names" not in named.output()
+
+
+def test_workers_share_metrics_in_shared_memory_and_clean_up(server_factory, demo_models):
+    from pathlib import Path
+
+    before = set(Path("/dev/shm").glob("dockml-metrics-*"))
+    server = server_factory([str(demo_models["iris"]), "--workers", "2"])
+    httpx.get(f"{server.url}/predict?s_length=5.1&s_width=3.5&p_length=1.4&p_width=0.2")
+    assert 'route="predict"' in httpx.get(f"{server.url}/metrics").text
+    (folder,) = set(Path("/dev/shm").glob("dockml-metrics-*")) - before
+    assert any(folder.iterdir())
+    server.stop()
+    assert not folder.exists()

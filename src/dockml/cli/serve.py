@@ -221,14 +221,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+SHARED_MEMORY = "/dev/shm"
+
+
 @contextlib.contextmanager
 def _metrics_folder(workers: int) -> Iterator[None]:
     """Several workers add up their metrics through files in a private folder."""
     if workers == 1 or "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         yield
         return
+    # Shared memory first: a tmpfs even in a read-only container, outside what `docker commit`
+    # saves, and no disk write per request.
+    where = SHARED_MEMORY if os.path.isdir(SHARED_MEMORY) and os.access(SHARED_MEMORY, os.W_OK) else None
     try:
-        metrics_folder = tempfile.TemporaryDirectory(prefix="dockml-metrics-")
+        metrics_folder = tempfile.TemporaryDirectory(prefix="dockml-metrics-", dir=where)
     except OSError as error:  # a read-only root without a /tmp: tempfile finds no usable folder
         raise ConfigError(
             f"no writable temporary folder for the workers' metrics ({error.strerror or error}): give the "
