@@ -262,3 +262,14 @@ def test_workers_share_metrics_in_shared_memory_and_clean_up(server_factory, dem
     assert any(folder.iterdir())
     server.stop()
     assert not folder.exists()
+
+
+def test_onnx_runtime_records_and_sends_no_telemetry(server_factory, demo_models, tmp_path, monkeypatch):
+    """ONNX Runtime 1.29+ wrote a device id under $HOME and sent usage events; where $HOME was not
+    writable (a container's user without one) every start logged a warning about it."""
+    monkeypatch.delenv("ORT_DISABLE_TELEMETRY", raising=False)  # this process set it when it imported dockml
+    server = server_factory([str(demo_models["iris"]), "--workers", "1"], env={"HOME": str(tmp_path)})
+    assert httpx.get(f"{server.url}/models/iris").json()["runtime"] == "onnx"
+    httpx.get(f"{server.url}/predict?s_length=5.1&s_width=3.5&p_length=1.4&p_width=0.2")
+    assert list(tmp_path.iterdir()) == []
+    assert "telemetry" not in server.output()
