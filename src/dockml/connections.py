@@ -9,13 +9,16 @@ header bytes cannot keep a normal client out.
 
 from __future__ import annotations
 
+import array
 import asyncio
+import fcntl
 import logging
+import termios
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 log = logging.getLogger("dockml.server")
 
@@ -54,6 +57,8 @@ class _GuardedProtocol(HttpToolsProtocol):
         self.head_started_ = time.monotonic()
         self.header_bytes_ = 0
         self.refused_ = False
+        self.mid_head_ = False  # some of a request head has arrived, not all of it
+        self.last_answer_ = False  # shutting down: answer the request that has arrived, then close
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         if len(self.connections) >= self.limits.max_connections:
@@ -100,6 +105,7 @@ class _GuardedProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self.mid_head_ = True
         self.header_bytes_ = 0
         self._arm_head_deadline()  # a kept-alive connection's next request gets the same time
 
@@ -114,8 +120,11 @@ class _GuardedProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._disarm_head_deadline()
+        self.mid_head_ = False
         if not self.refused_:
             super().on_headers_complete()
+            if self.last_answer_:
+                self.cycle.keep_alive = False  # "connection: close", and closed once answered
 
     def on_body(self, body: bytes) -> None:
         if not self.refused_:
@@ -124,6 +133,28 @@ class _GuardedProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         if not self.refused_:
             super().on_message_complete()
+
+    def shutdown(self) -> None:
+        """uvicorn closes a connection that is between requests at once. If the client's next
+        request has already arrived (unread in the socket, or its head half read), closing would
+        reset it: it was sent before the server stopped, so it is answered first, then closed."""
+        cycle: RequestResponseCycle | None = self.cycle  # None before the first request
+        between_requests = cycle is None or cycle.response_complete
+        if between_requests and not self.refused_ and (self.mid_head_ or self._unread_bytes() > 0):
+            self.last_answer_ = True
+            return
+        super().shutdown()
+
+    def _unread_bytes(self) -> int:
+        sock = self.transport.get_extra_info("socket")
+        if sock is None:
+            return 0
+        count = array.array("i", [0])
+        try:
+            fcntl.ioctl(sock.fileno(), termios.FIONREAD, count)
+        except OSError:
+            return 0
+        return count[0]
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_head_deadline()
