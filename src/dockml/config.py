@@ -113,6 +113,9 @@ class Settings:
     `dockml score`."""
     max_image_pixels: int = 40_000_000
     """Most pixels (width x height) in one uploaded image."""
+    probability_decimals: int = 5
+    """Decimal places of class probabilities in JSON and CSV answers; -1 keeps every digit the model
+    gives (the V2 protocol's tensors always do)."""
     trust_pickle: bool = False
     """Load .joblib/.pkl files, which run code from the file while loading."""
     log_level: str = "info"
@@ -320,6 +323,8 @@ def load_settings(
         raise ConfigError(f"runtime must be auto, onnx or sklearn, not {settings.runtime!r}")
     if settings.access_log not in ("off", "text", "json"):
         raise ConfigError(f"access_log must be off, text or json, not {settings.access_log!r}")
+    if not -1 <= settings.probability_decimals <= 15:
+        raise ConfigError("--probability-decimals must be from 0 to 15, or -1 for every digit the model gives")
     specs = _pin_hashes(specs, model_sha256 or [])
     specs = _with_samples(specs, model_samples or [])
     if settings.api_key_file and not settings.api_key:

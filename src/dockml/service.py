@@ -31,6 +31,7 @@ class ModelService:
     loaded: LoadedModel
     load_seconds: float
     policy: BatchingPolicy = field(default_factory=BatchingPolicy)
+    probability_decimals: int | None = None
     encoder: PredictionEncoder = field(init=False)
     batcher: Batcher = field(init=False)
     predictions: Any = field(init=False)
@@ -39,7 +40,7 @@ class ModelService:
     warmed: bool = False
 
     def __post_init__(self) -> None:
-        self.encoder = PredictionEncoder(self.loaded.signature)
+        self.encoder = PredictionEncoder(self.loaded.signature, probability_decimals=self.probability_decimals)
         self.predictions = metrics.PREDICTIONS.labels(self.name)
         self.batch_rows = metrics.BATCH_ROWS.labels(self.name)
         self.batch_requests = metrics.BATCH_REQUESTS.labels(self.name)
@@ -155,7 +156,13 @@ def _load_service(spec: ModelSpec, settings: Settings, threads: int) -> ModelSer
             spec.meta.batch_max_delay_ms if spec.meta.batch_max_delay_ms is not None else settings.batch_max_delay_ms
         ),
     )
-    return ModelService(spec=spec, loaded=loaded, load_seconds=time.perf_counter() - started, policy=policy)
+    return ModelService(
+        spec=spec,
+        loaded=loaded,
+        load_seconds=time.perf_counter() - started,
+        policy=policy,
+        probability_decimals=settings.probability_decimals if settings.probability_decimals >= 0 else None,
+    )
 
 
 def load_registry(settings: Settings) -> Registry:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import orjson
 
 from dockml.codecs.predictions import PredictionEncoder
 from dockml.config import ModelMeta
@@ -78,3 +79,16 @@ def test_columns_hold_prediction_then_one_proba_column_per_class() -> None:
 
 def test_columns_without_proba_hold_only_the_prediction() -> None:
     assert NAMED.to_columns(IRIS_OUTPUTS, proba=False) == {"prediction": ["setosa", "virginica"]}
+
+
+def test_probabilities_are_rounded_to_the_decimals_asked() -> None:
+    """A compiled forest's float32 sums: 0.99 arrives as 0.98999935, 0.01 as 0.0100006."""
+    facts = ModelFacts(names=IRIS_NAMES, task="classification", raw_classes=[0, 1, 2], probabilities=True)
+    signature = build_signature(facts, ModelMeta())
+    noisy = Outputs(labels=np.array([2]), probabilities=np.array([[0.0, 0.0100006, 0.98999935]], dtype=np.float32))
+
+    rounded = PredictionEncoder(signature, probability_decimals=5).probabilities(noisy)
+    as_given = PredictionEncoder(signature).probabilities(noisy)
+
+    assert orjson.dumps(rounded) == b'[{"0":0.0,"1":0.01,"2":0.99}]'
+    assert orjson.dumps(as_given, option=orjson.OPT_SERIALIZE_NUMPY) == b'[{"0":0.0,"1":0.0100006,"2":0.98999935}]'

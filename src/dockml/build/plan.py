@@ -33,6 +33,7 @@ _SERVE_SETTINGS = (
     "max_body_bytes",
     "max_csv_rows",
     "max_image_pixels",
+    "probability_decimals",
 )
 
 

@@ -15,10 +15,16 @@ from dockml.signature import Signature
 
 
 class PredictionEncoder:
-    """Maps raw model labels to the labels clients see (iris 0 -> setosa)."""
+    """Maps raw model labels to the labels clients see (iris 0 -> setosa), and rounds probabilities
+    to ``probability_decimals`` places (None: as the model gives them).
 
-    def __init__(self, signature: Signature) -> None:
+    Rounding is by decimal places, not significant digits: a compiled model sums its trees' votes
+    in float32, so a forest's 0.99 arrives as 0.98999935 and a 0.01 as 0.0100006, both off by about
+    1e-6 whatever their size; five places give back 0.99 and 0.01."""
+
+    def __init__(self, signature: Signature, *, probability_decimals: int | None = None) -> None:
         self.signature = signature
+        self.probability_decimals = probability_decimals
         self.label_map_ = dict(zip(signature.raw_classes, signature.classes, strict=False))
         self.identity_ = all(raw == shown for raw, shown in self.label_map_.items())
 
@@ -50,9 +56,12 @@ class PredictionEncoder:
         matrix = np.asarray(outputs.probabilities)
         return self._rows(matrix, self.signature.classes or tuple(range(matrix.shape[1])))
 
-    @staticmethod
-    def _rows(matrix: np.ndarray, classes: tuple[Any, ...]) -> list[dict[str, Any]]:
+    def _rows(self, matrix: np.ndarray, classes: tuple[Any, ...]) -> list[dict[str, Any]]:
         keys = [str(c) for c in classes]
+        if self.probability_decimals is not None:
+            # float64 and plain floats: 0.99 then prints as 0.99, never as float32's 0.99000001.
+            rounded = np.round(matrix.astype(np.float64), self.probability_decimals) + 0.0  # + 0.0: no -0.0
+            return [dict(zip(keys, row, strict=False)) for row in rounded.tolist()]
         return [dict(zip(keys, row, strict=False)) for row in matrix]
 
     def to_json(self, outputs: Outputs, *, proba: bool) -> dict[str, Any]:
