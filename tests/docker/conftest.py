@@ -176,8 +176,19 @@ class Docker:
 
 
 @pytest.fixture(scope="session")
-def docker_engine() -> str:
-    """The engine's version, once `docker info` answers."""
+def docker_engine() -> Iterator[str]:
+    """The engine's version, once `docker info` answers. At the end of the session, no image may be
+    left untagged that was not before it (a rebuilt tag, a build stage): the tests once left one."""
+    version = _engine_version()
+    dangling = set(run_docker("images", "--quiet", "--filter", "dangling=true").stdout.split())
+    yield version
+    left = set(run_docker("images", "--quiet", "--filter", "dangling=true").stdout.split()) - dangling
+    if left:
+        run_docker("image", "rm", "--force", *left, check=False)
+    assert not left, f"the docker tests left untagged images behind: {sorted(left)}"
+
+
+def _engine_version() -> str:
     try:
         result = subprocess.run(
             ["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True, timeout=30

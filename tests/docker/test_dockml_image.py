@@ -4,6 +4,7 @@ the tutorial runs them, hardened (read-only, no capabilities, not root), and mea
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -28,8 +29,15 @@ def docker(*args: str, timeout_s: float = 120.0, check: bool = True) -> subproce
     return result
 
 
-def dockml_build(model: Path, tag: str, base_image: str) -> float:
+def dockml_build(model: Path, tag: str, base_image: str, *, keep_install_stage: bool = False) -> float:
     """`dockml build` as a user runs it; returns the seconds it took."""
+    return dockml_build_output(model, tag, base_image, keep_install_stage=keep_install_stage)[0]
+
+
+def dockml_build_output(
+    model: Path, tag: str, base_image: str, *, keep_install_stage: bool = False
+) -> tuple[float, str]:
+    """`dockml build` as a user runs it; the seconds it took and what it printed."""
     argv = [
         sys.executable,
         "-m",
@@ -45,10 +53,12 @@ def dockml_build(model: Path, tag: str, base_image: str) -> float:
     ]
     if HOST_CA_BUNDLE.is_file():
         argv += ["--ca-cert", str(HOST_CA_BUNDLE)]
+    if keep_install_stage:
+        argv.append("--keep-install-stage")
     started = time.monotonic()
     result = subprocess.run(argv, capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    return time.monotonic() - started
+    return time.monotonic() - started, result.stdout + result.stderr
 
 
 def train(example: str, folder: Path, *, seed_patch: str | None = None) -> Path:
@@ -106,10 +116,21 @@ def run(docker_engine: str) -> Iterator:
 def rf_api(base_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, float]]:
     folder = train("rf-api", tmp_path_factory.mktemp("rf-api"))
     tag = f"dockml-test-rf-api-{uuid.uuid4().hex[:8]}"
-    seconds = dockml_build(folder / "iris_rf.skops", tag, base_image)
+    stages = install_stages()
+    # Kept, so that the rebuild below finds its cache as a user's second build does.
+    seconds = dockml_build(folder / "iris_rf.skops", tag, base_image, keep_install_stage=True)
     print(f"\nrf-api: first build {seconds:.1f} s")
     yield tag, folder, seconds
-    docker("image", "rm", "--force", tag, check=False)
+    docker("image", "rm", "--force", tag, *(install_stages() - stages), check=False)
+
+
+def install_stages() -> set[str]:
+    listed = docker("images", "--format", "{{.Repository}}:{{.Tag}}", "dockml-install-stage").stdout
+    return set(listed.split())
+
+
+def dangling_images() -> set[str]:
+    return set(docker("images", "--quiet", "--filter", "dangling=true").stdout.split())
 
 
 def test_tutorial_calls_on_a_hardened_container(rf_api, run) -> None:
@@ -184,7 +205,9 @@ def test_image_is_small_and_clean(rf_api, base_image: str) -> None:
 def test_rebuild_after_a_new_model_is_quick(rf_api, base_image: str, tmp_path: Path) -> None:
     tag, _, _ = rf_api
     folder = train("rf-api", tmp_path / "retrained", seed_patch="random_state=1")
+    first = docker("image", "inspect", "--format", "{{.Id}}", tag).stdout.strip()
     seconds = dockml_build(folder / "iris_rf.skops", tag, base_image)
+    docker("image", "rm", first, check=False)  # the tag moved on: the first build's image is left untagged
     print(f"\nrf-api: rebuild after changing only the model {seconds:.1f} s (target 10 s)")
     assert seconds < 60
 
@@ -193,13 +216,15 @@ def test_rebuild_after_a_new_model_is_quick(rf_api, base_image: str, tmp_path: P
 def digits_api(base_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     folder = train("digits-api", tmp_path_factory.mktemp("digits-api"))
     tag = f"dockml-test-digits-{uuid.uuid4().hex[:8]}"
-    dockml_build(folder / "digits_rf.skops", tag, base_image)
-    yield tag, folder
-    docker("image", "rm", "--force", tag, check=False)
+    before = (dangling_images(), install_stages())
+    _, output = dockml_build_output(folder / "digits_rf.skops", tag, base_image)
+    after = (dangling_images(), install_stages())
+    yield tag, folder, before, after, output
+    docker("image", "rm", "--force", tag, *(after[1] - before[1]), check=False)
 
 
 def test_digits_api_classifies_an_uploaded_picture(digits_api, run) -> None:
-    tag, folder = digits_api
+    tag, folder, *_ = digits_api
     container = run(tag, *HARDENED)
     upload = {"file": ("seven.png", (folder / "seven.png").read_bytes(), "image/png")}
     assert httpx.post(f"{container.url}/predict_image", files=upload).json() == {"predictions": [7]}
@@ -230,3 +255,17 @@ def test_a_base_image_that_cannot_be_pulled_is_explained(docker_engine, tmp_path
     last = result.stderr.strip().splitlines()[-1]
     assert f"The base image {missing} is not on this machine" in last
     assert "scripts/build-base-image.sh" in last and "--base-image dockml-base:bookworm" in last
+
+
+def test_a_build_leaves_no_unnamed_image_and_its_certificate_nowhere(digits_api) -> None:
+    """Each `dockml build --ca-cert` left its install stage behind as an untagged 334 MB image
+    holding the certificate, although the tutorial said that stage was thrown away."""
+    _, _, (dangling_before, _), (dangling_after, stages_after), output = digits_api
+    assert dangling_after <= dangling_before, f"new untagged images: {dangling_after - dangling_before}"
+    named = r"(?:Successfully tagged |naming to (?:docker\.io/library/)?)(dockml-install-stage:[0-9a-f]{12})"
+    stage = re.search(named, output)
+    assert stage, f"no install stage named in the build's output:\n{output[-3000:]}"
+    if HOST_CA_BUNDLE.is_file():  # built with --ca-cert: that stage is gone
+        assert stage.group(1) not in stages_after
+    else:  # named, the cache of the next build
+        assert stage.group(1) in stages_after

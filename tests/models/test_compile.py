@@ -148,6 +148,8 @@ def test_convert_writes_an_onnx_file_that_serves_without_the_original(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "0 labels differ" in result.stdout
     assert (tmp_path / "out" / "iris.dockml.toml").is_file()
+    # Readable by every user (an image's user is not the one who converted): it was written 0600.
+    assert output.stat().st_mode & 0o777 == 0o644
     loaded = load_model(model_spec(str(output)))
     assert loaded.runtime.name == "onnx"
     assert loaded.signature.classes == ("setosa", "versicolor", "virginica")

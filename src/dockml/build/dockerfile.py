@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from dockml.build.platforms import SERVE_COMMAND, SERVE_PATH
 
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
+FINAL_STAGE_MARKER = "# Stage 2"
+"""Where the install stage's text ends in the Dockerfile (build/docker.py names that stage by it)."""
 APP_USER_ID = 10001
 
 
@@ -80,7 +82,7 @@ RUN python3 -m venv /opt/venv \\
  && find /opt/venv -depth \\( -name tests -o -name "*.map" -o -name "swagger-editor*" \\) -exec rm -rf {{}} + \\
  && /opt/venv/bin/python -c "import numpy, onnxruntime, starlette, uvicorn, PIL"
 
-# Stage 2 is what runs: the base image, the environment, dockml and the models.
+{FINAL_STAGE_MARKER} is what runs: the base image, the environment, dockml and the models.
 FROM ${{BASE_IMAGE}}
 # A user without privileges: the service needs none.
 RUN useradd --system --uid {APP_USER_ID} --no-create-home --shell /usr/sbin/nologin dockml

@@ -53,7 +53,14 @@ def register(commands: Any) -> None:
         type=Path,
         metavar="FILE",
         help="a CA certificate (PEM) that pip trusts while installing, for a TLS-inspecting proxy; "
-        "only the install stage sees it, the final image does not contain it",
+        "only the install stage sees it, and that stage is removed after the build (see --keep-install-stage): "
+        "the final image does not contain it",
+    )
+    build.add_argument(
+        "--keep-install-stage",
+        action="store_true",
+        help="keep the install stage of a --ca-cert build (it holds the certificate) as the cache that makes "
+        "the next build take seconds; without --ca-cert it is always kept, as dockml-install-stage:HASH",
     )
     build.add_argument(
         "--network", metavar="NAME", help="network for the RUN steps, passed to docker build (e.g. host)"
@@ -116,7 +123,13 @@ def run_build(args: argparse.Namespace) -> int:
         )
         return 0
     with tempfile.TemporaryDirectory(prefix="dockml-build-") as folder:
-        docker_build(write(Path(folder)), args.tag, base_image=args.base_image, network=args.network)
+        docker_build(
+            write(Path(folder)),
+            args.tag,
+            base_image=args.base_image,
+            network=args.network,
+            keep_install_stage=args.keep_install_stage,
+        )
     print(f"built {args.tag}; run it with: docker run -p 5000:5000 {args.tag}", flush=True)
     return 0
 
