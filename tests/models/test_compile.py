@@ -111,7 +111,8 @@ def test_compiled_model_is_cached_by_the_source_sha256(tmp_path):
     assert first.info["onnx"]["cache"] == "miss"
     assert second.info["onnx"]["cache"] == "hit"
     assert second.info["onnx"]["parity"]["passed"] is True
-    assert len(list(cache.glob("*.onnx"))) == 1
+    (entry,) = cache.glob("*.onnx")
+    assert entry.stat().st_mode & 0o777 == 0o644  # an image's user must read it; it was 0600
 
 
 def test_parity_report_counts_differing_labels(demo_models):
