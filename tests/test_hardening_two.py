@@ -441,3 +441,46 @@ def test_heavy_requests_leave_little_memory_behind(server_factory, demo_models):
     grew = rss_mb() - before
     print(f"\n24 requests of 0.8-3.3 MiB: the worker kept +{grew:.0f} MB")
     assert grew < 40
+
+
+def test_a_busy_worker_reads_connections_in_turn_and_refuses_a_long_wait_fast(server_factory, demo_models):
+    """At ten times the load, admitted requests' p99 grew 6.5x (bench/limits.py): the worker read
+    every connection on each pass of its loop. Above --take-turns-above requests in progress, a
+    connection just answered is read again only when a request ends; a request that waited
+    longer than --max-turn-wait-ms for that gets a 503 with Retry-After, and its connection keeps
+    the turn for the client's next request."""
+    import http.client
+    import select
+    import socket
+
+    server = server_factory(
+        [str(demo_models["iris"]), "--workers", "1", "--take-turns-above", "1", "--max-turn-wait-ms", "50"]
+    )
+    host, port = server.url.removeprefix("http://").rsplit(":", 1)
+    body = orjson.dumps({"instances": [[5.1, 3.5, 1.4, 0.2]]})
+    # A: a request in progress until its last body byte arrives.
+    slow = socket.create_connection((host, int(port)), timeout=10)
+    head = f"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    slow.sendall(head.encode() + body[:5])
+    time.sleep(0.3)
+    # B: its first request is read at once; its second waits for B's turn, which A's end gives.
+    b = http.client.HTTPConnection(host, int(port), timeout=10)
+    b.request("POST", "/predict", body, {"Content-Type": "application/json"})
+    first = b.getresponse()
+    assert (first.status, orjson.loads(first.read())) == (200, {"predictions": ["setosa"]})
+    b.request("POST", "/predict", body, {"Content-Type": "application/json"})
+    assert b.sock is not None
+    assert select.select([b.sock], [], [], 0.5)[0] == [], "B's second request was read while A was in progress"
+    health = httpx.get(f"{server.url}/health/live", timeout=5)  # a new connection is read at once
+    assert health.status_code == 200
+    slow.sendall(body[5:])
+    assert slow.recv(4096).startswith(b"HTTP/1.1 200")
+    waited = b.getresponse()
+    problem = orjson.loads(waited.read())
+    assert waited.status == 503 and waited.getheader("retry-after") == "1"
+    assert "waited" in problem["detail"] and "for its turn" in problem["detail"]
+    b.request("POST", "/predict", body, {"Content-Type": "application/json"})
+    third = b.getresponse()
+    assert (third.status, orjson.loads(third.read())) == (200, {"predictions": ["setosa"]})
+    slow.close()
+    b.close()

@@ -137,6 +137,11 @@ class Settings:
     """Most bytes of header names and values in one request; more gets 431."""
     max_in_flight: int = 256
     """Requests in progress per worker; beyond it, 503 with Retry-After at once."""
+    take_turns_above: int = 48
+    """Requests in progress per worker above which connections take turns: one just answered is
+    not read again until a request ends, so the requests taken stay fast (0: never)."""
+    max_turn_wait_ms: float = 20.0
+    """A request that waited longer than this for its connection's turn gets 503 with Retry-After."""
     shutdown_drain_s: float = 0.0
     """After SIGTERM, keep serving this long with /health/ready at 503 before closing the listener."""
     shutdown_grace_s: float = 10.0
@@ -319,6 +324,8 @@ def load_settings(
         raise ConfigError(f"two models are named {duplicates[0]!r}; name them with NAME=PATH")
     if settings.workers < 0:
         raise ConfigError("--workers must be 0 (one per core) or more")
+    if settings.take_turns_above < 0 or settings.max_turn_wait_ms < 0:
+        raise ConfigError("--take-turns-above and --max-turn-wait-ms must be 0 or more")
     if settings.runtime not in ("auto", "onnx", "sklearn"):
         raise ConfigError(f"runtime must be auto, onnx or sklearn, not {settings.runtime!r}")
     if settings.access_log not in ("off", "text", "json"):

@@ -57,6 +57,8 @@ def _uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
                 max_connections=settings.max_connections,
                 max_headers=settings.max_headers,
                 max_header_bytes=settings.max_header_bytes,
+                take_turns_above=settings.take_turns_above,
+                max_turn_wait_s=settings.max_turn_wait_ms / 1000,
             )
         ),
         timeout_keep_alive=settings.keep_alive_timeout_s,  # type: ignore[arg-type]

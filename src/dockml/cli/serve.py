@@ -77,6 +77,20 @@ def register(commands: Any) -> None:
         help="requests in progress per worker; beyond, a fast 503 with Retry-After (default: 256)",
     )
     limits.add_argument(
+        "--take-turns-above",
+        type=int,
+        metavar="N",
+        help="above N requests in progress per worker, connections take turns: one just answered is read "
+        "again only when a request ends, so the requests taken stay fast under overload (default: 48; 0: never)",
+    )
+    limits.add_argument(
+        "--max-turn-wait-ms",
+        type=float,
+        metavar="MS",
+        help="a request that waited longer than MS for its connection's turn gets a fast 503 with Retry-After "
+        "(default: 20)",
+    )
+    limits.add_argument(
         "--head-timeout-s",
         type=float,
         metavar="S",

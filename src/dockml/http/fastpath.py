@@ -116,7 +116,7 @@ class FastPredict:
         assert task is not None
         entered = False
         try:
-            refused = edge.refusal(scope["path"], given_key)
+            refused = edge.refusal(scope, given_key)
             if refused is not None:
                 status, detail, extra = refused
                 raise _Refused(status, detail, extra)

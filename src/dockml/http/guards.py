@@ -59,6 +59,10 @@ def keyless(path: str) -> bool:
     return path in OPEN_PATHS or path in KEYLESS_PAGES or (path.startswith(KEYLESS_PREFIX) and ".." not in path)
 
 
+WAITED = "dockml.waited_s"
+"""Scope key set by the connection (connections.py): how long the request waited for its
+connection's turn, when that was longer than allowed; such a request is refused with 503."""
+
 _UNPRINTABLE = re.compile(r'[\x00-\x1f\x7f"\\]')
 
 
@@ -117,11 +121,18 @@ class Edge:
         scope["dockml.request_id"] = request_id.decode("latin-1")
         return (b"x-request-id", request_id), given_key, content_type, content_length
 
-    def refusal(self, path: str, given_key: bytes) -> tuple[int, str, list[tuple[bytes, bytes]]] | None:
+    def refusal(self, scope: Scope, given_key: bytes) -> tuple[int, str, list[tuple[bytes, bytes]]] | None:
         """Why this request is not let in (status, detail, headers), or None."""
+        path = scope["path"]
         # Constant time, so the answer's timing tells nothing about how much of a guess was right.
         if self.key and not keyless(path) and not hmac.compare_digest(given_key, self.key):
             return 401, KEY_ADVICE, [(b"www-authenticate", b'Bearer realm="dockml"')]
+        if WAITED in scope and path not in OPEN_PATHS:
+            return (
+                503,
+                f"the server is busy: this request waited {scope[WAITED] * 1000:.0f} ms for its turn; retry shortly",
+                [(b"retry-after", b"1")],
+            )
         if self.in_progress >= self.limit and path not in OPEN_PATHS:
             return (
                 503,
@@ -167,7 +178,7 @@ class Edge:
             await send(message)
 
         try:
-            refused = self.refusal(scope["path"], given_key)
+            refused = self.refusal(scope, given_key)
             if refused is not None:
                 await send_problem(marked_send, *refused)
             elif scope["path"] in OPEN_PATHS:  # health checks: always admitted, never timed out
