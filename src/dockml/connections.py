@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import array
 import asyncio
+import contextvars
 import fcntl
 import logging
 import termios
@@ -22,7 +23,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-from dockml.http.guards import WAITED
+from dockml.http.guards import OPEN_PATHS, WAITED
 
 log = logging.getLogger("dockml.server")
 
@@ -37,24 +38,38 @@ class ConnectionLimits:
     max_turn_wait_s: float = 0.02
 
 
+LONGEST_TURN_WAIT_S = 1.0
+"""However busy the worker, a connection waits no longer than this for its turn (Retry-After's
+second): then it is read, and a request that has arrived gets its 503."""
+
+
 class Turns:
     """Connections taking turns while a worker is busy: one worker's share of them.
 
-    With more than ``limit`` requests in progress, a connection that has just been answered is
-    not read again until a request ends: it joins a queue, and its client's next request waits in
-    the socket, costing the worker nothing. A worker's latency is one pass of its event loop over
-    every connection with a request to read, so reading fewer keeps the requests it takes fast:
-    at ten times the load, admitted requests' p99 stays within 2x of its value at nominal load,
-    where without turns it grew 6.5x (bench/limits.py). Turns come in queue order; a request that
-    waited longer than ``max_turn_wait_s`` for its turn gets a 503 with Retry-After at once (the
-    edge answers it, seeing ``WAITED`` in its scope), and its connection keeps the turn for the
-    client's next request.
+    With more than ``limit`` requests in progress (a request counts once its body has arrived),
+    a connection that has just been answered is not read again until a request ends: it joins a
+    queue, and its client's next request waits in the socket, costing the worker nothing. A
+    worker's latency is one pass of its event loop over every connection with a request to read,
+    so reading fewer keeps the requests it takes fast: at ten times the load, admitted requests'
+    p99 stays within 2x of its value at nominal load, where without turns it grew 6.5-8x
+    (bench/limits.py). Turns come in queue order, and within LONGEST_TURN_WAIT_S whatever
+    happens. A request that waited longer than ``max_turn_wait_s`` for its turn gets a 503 with
+    Retry-After at once (the edge answers it, seeing ``WAITED`` in its scope), and its connection
+    keeps the turn for the client's next request. The wait counts from the connection's last
+    answer, so a client's own pause between requests counts too: the server cannot see when a
+    request it does not read arrived. Connections that served a health route never wait.
     """
 
     def __init__(self, limit: int = 0) -> None:
         self.limit = limit
         self.waiting: deque[_GuardedProtocol] = deque()
         self.busy = 0  # requests in progress in this worker
+        self.deadline: asyncio.TimerHandle | None = None
+
+    def join(self, connection: _GuardedProtocol) -> None:
+        self.waiting.append(connection)
+        if self.deadline is None:
+            self.deadline = connection.loop.call_later(LONGEST_TURN_WAIT_S, self.release_overdue)
 
     def request_ended(self, _: object) -> None:
         """If that freed a place, the next connection in line with a request takes it. Idle ones
@@ -63,6 +78,19 @@ class Turns:
         if self.busy < self.limit:
             while self.waiting and not self.waiting.popleft().take_turn():
                 pass
+
+    def release_overdue(self) -> None:
+        """Read every connection that has waited LONGEST_TURN_WAIT_S: no turn is ever lost for good
+        (a request that ends nothing, such as a malformed one, passes no turn on)."""
+        self.deadline = None
+        if not self.waiting:
+            return
+        loop = self.waiting[0].loop
+        while self.waiting and self.waiting[0].waited_for_turn_s(loop.time()) >= LONGEST_TURN_WAIT_S - 0.001:
+            self.waiting.popleft().take_turn()
+        if self.waiting:
+            remaining = LONGEST_TURN_WAIT_S - self.waiting[0].waited_for_turn_s(loop.time())
+            self.deadline = loop.call_later(max(0.0, remaining), self.release_overdue)
 
 
 _REFUSALS = {
@@ -98,6 +126,8 @@ class _GuardedProtocol(HttpToolsProtocol):
         self.waiting_since_: float | None = None  # waiting for its turn (not read) since then
         self.waited_s_ = 0.0  # how long the request about to be read waited, if too long
         self.keeps_turn_ = False  # its request waited too long: it is refused, the next one read
+        self.started_: tuple[RequestResponseCycle, asyncio.Task[None]] | None = None  # the latest request task
+        self.counted_: RequestResponseCycle | None = None  # the latest request counted as in progress
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         if len(self.connections) >= self.limits.max_connections:
@@ -176,28 +206,49 @@ class _GuardedProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         if not self.refused_:
             super().on_message_complete()
+            if self.started_ is not None and self.started_[0] is self.cycle:
+                self._count(*self.started_)
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
-        # uvicorn's own, plus the count of requests in progress (dockml leaves reset_contextvars off).
-        task = self.loop.create_task(cycle.run_asgi(app))
+        # uvicorn's own, keeping the task: a request counts as in progress for turn-taking from
+        # when its body has arrived (so clients trickling bodies hold no place) until its task ends.
+        context = contextvars.Context() if self.config.reset_contextvars else None
+        task = self.loop.create_task(cycle.run_asgi(app), context=context)
         task.add_done_callback(self.tasks.discard)
-        task.add_done_callback(self.turns.request_ended)
         self.tasks.add(task)
-        self.turns.busy += 1
+        self.started_ = (cycle, task)
+        if not cycle.more_body:  # a pipelined request, read whole before it started
+            self._count(cycle, task)
+
+    def _count(self, cycle: RequestResponseCycle, task: asyncio.Task[None]) -> None:
+        if self.counted_ is not cycle and not task.done():
+            self.counted_ = cycle
+            self.turns.busy += 1
+            task.add_done_callback(self.turns.request_ended)
 
     def on_response_complete(self) -> None:
+        answered = self.cycle
         super().on_response_complete()
         if self.keeps_turn_:  # refused for its wait: the client's next request is read at once
             self.keeps_turn_ = False
             return
-        # The request answered now counts as in progress until its task ends, hence the - 1.
-        busy = self.turns.limit and self.turns.busy - 1 >= self.turns.limit
-        pipelined = not self.cycle.response_complete  # uvicorn started the next request already
-        if busy and not pipelined and self.waiting_since_ is None and not self.transport.is_closing():
+        # The request answered now counts as in progress until its task ends.
+        others = self.turns.busy - (1 if self.counted_ is answered else 0)
+        if (
+            self.turns.limit
+            and others >= self.turns.limit
+            and answered.scope["path"] not in OPEN_PATHS  # a load balancer's probes are never kept waiting
+            and self.cycle.response_complete  # else uvicorn started a pipelined request already
+            and self.waiting_since_ is None
+            and not self.transport.is_closing()
+        ):
             self.transport.pause_reading()
             self._unset_keepalive_if_required()  # the client is not idle: it is kept waiting
             self.waiting_since_ = self.loop.time()
-            self.turns.waiting.append(self)
+            self.turns.join(self)
+
+    def waited_for_turn_s(self, now: float) -> float:
+        return now - self.waiting_since_ if self.waiting_since_ is not None else 0.0
 
     def take_turn(self) -> bool:
         """Read again; True if a request is there to read."""
