@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 
 from dockml import __version__
-from dockml.cli import client, convert, image, k8s, serve
+from dockml.cli import build, convert, health, k8s, predict, score, serve
 from dockml.errors import DockmlError
 
 
@@ -21,7 +21,7 @@ def parser() -> argparse.ArgumentParser:
     )
     top.add_argument("--version", action="version", version=f"dockml {__version__}")
     commands = top.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (serve, convert, image, client, k8s):
+    for module in (serve, convert, build, health, predict, score, k8s):
         module.register(commands)
     return top
 

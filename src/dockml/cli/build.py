@@ -1,10 +1,8 @@
-"""`dockml build` (a Docker image serving models) and `dockml health` (the image's HEALTHCHECK)."""
+"""`dockml build`: a Docker image that serves models exactly as `dockml serve` does."""
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -68,20 +66,6 @@ def register(commands: Any) -> None:
     add_serving_options(build)
     build.set_defaults(run=run_build)
 
-    health = commands.add_parser(
-        "health",
-        help="exit 0 when a dockml server answers ready (the image's HEALTHCHECK)",
-        description="GET /health/ready and exit 0 on 200, 1 otherwise. Used by the Docker HEALTHCHECK, so the "
-        "image needs no curl.",
-    )
-    health.add_argument(
-        "--url",
-        help="the readiness URL (default: http://127.0.0.1:PORT/health/ready, PORT as `dockml serve` takes it "
-        "from AIP_HTTP_PORT, PORT or DOCKML_PORT, else 5000; then SageMaker's 8080)",
-    )
-    health.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for the answer (default: 2)")
-    health.set_defaults(run=run_health)
-
 
 def run_build(args: argparse.Namespace) -> int:
     from dockml.build.context import write_context
@@ -132,27 +116,3 @@ def run_build(args: argparse.Namespace) -> int:
         )
     print(f"built {args.tag}; run it with: docker run -p 5000:5000 {args.tag}", flush=True)
     return 0
-
-
-def run_health(args: argparse.Namespace) -> int:
-    import urllib.error
-    import urllib.request
-
-    from dockml.platforms import platform_settings
-
-    if args.url:
-        urls = [args.url]
-    else:
-        # The port `dockml serve` chose, then the one the image's `serve` (SageMaker's) listens on.
-        port = platform_settings(os.environ).get("port") or os.environ.get("DOCKML_PORT", "5000")
-        ports = dict.fromkeys([port, os.environ.get("SAGEMAKER_BIND_TO_PORT", "8080")])
-        urls = [f"http://127.0.0.1:{p}/health/ready" for p in ports]
-    failure: OSError | None = None
-    for url in urls:
-        try:
-            with urllib.request.urlopen(url, timeout=args.timeout) as response:  # noqa: S310 - a local URL
-                return 0 if response.status == 200 else 1
-        except (urllib.error.URLError, OSError) as error:
-            failure = error
-    print(f"dockml: not ready: {failure}", file=sys.stderr)
-    return 1
