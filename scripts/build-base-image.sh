@@ -58,7 +58,7 @@ cleanup() {
 trap cleanup EXIT
 
 started=$SECONDS
-say "debootstrap $suite (minbase + $packages) into $rootfs; about a minute"
+say "debootstrap $suite (minbase + $packages) into $rootfs; two to three minutes"
 debootstrap_args=(--variant=minbase "--include=$packages" "$suite" "$rootfs")
 if [[ -n ${DEBIAN_MIRROR:-} ]]; then debootstrap_args+=("$DEBIAN_MIRROR"); fi
 if ! debootstrap "${debootstrap_args[@]}" >"$workdir/debootstrap.log" 2>&1; then
