@@ -252,8 +252,7 @@ class _GuardedProtocol(HttpToolsProtocol):
 
     def take_turn(self) -> bool:
         """Read again; True if a request is there to read."""
-        assert self.waiting_since_ is not None
-        waited = self.loop.time() - self.waiting_since_
+        waited = self.waited_for_turn_s(self.loop.time())
         self.waiting_since_ = None
         self.transport.resume_reading()
         if self._unread_bytes() > 0:

@@ -84,6 +84,6 @@ def _failure(code: int, base: str, local_base: bool) -> str:
         if local_base
         else f". The base image {base} is not on this machine: where it cannot be pulled, build one from "
         "Debian packages with scripts/build-base-image.sh (in dockml's repository) and pass "
-        "--base-image dockml-base:bookworm (docs/tutorial.md, section 7)"
+        "--base-image dockml-base:bookworm (docs/tutorial.md, section 0)"
     )
     return f"docker build failed (exit {code}); its output above says why{hint}"
