@@ -116,3 +116,46 @@ def function_transformer_skops(folder: Path) -> Path:
     sio.dump(model, path)
     (folder / "custom.dockml.toml").write_text('trusted_types = ["numpy.log1p"]\n')
     return path
+
+
+def boosting_frame(rows: int = 400, seed: int = 2) -> tuple[pd.DataFrame, np.ndarray]:
+    """Numbers with missing values and a pandas ``category`` column; a 0/1 label (another seed
+    gives held-out rows)."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "age": rng.integers(18, 80, rows).astype(float),
+            "income": rng.normal(50, 15, rows).round(1),
+            "city": pd.Categorical(rng.choice(["paris", "lyon", "nice"], rows)),
+        }
+    )
+    frame.loc[rng.random(rows) < 0.1, "income"] = np.nan
+    target = ((frame["city"] == "paris") | (frame["income"].fillna(0) > 60)).astype(int).to_numpy()
+    return frame, target
+
+
+def xgboost_json(folder: Path, name: str = "xgb.json") -> Path:
+    """XGBClassifier with a category column and missing incomes, in XGBoost's own JSON format."""
+    import xgboost
+
+    frame, target = boosting_frame()
+    model = xgboost.XGBClassifier(n_estimators=30, max_depth=3, enable_categorical=True, n_jobs=1)
+    model.fit(frame, target)
+    path = folder / name
+    model.save_model(path)
+    return path
+
+
+def catboost_categories_cbm(folder: Path, name: str = "cats.cbm") -> Path:
+    """CatBoostClassifier with a categorical feature: CatBoost exports no ONNX graph for it."""
+    import catboost
+
+    frame, target = boosting_frame()
+    frame = frame.assign(city=frame["city"].astype(str))
+    model = catboost.CatBoostClassifier(
+        iterations=20, depth=3, cat_features=["city"], thread_count=1, verbose=0, allow_writing_files=False
+    )
+    model.fit(frame, target)
+    path = folder / name
+    model.save_model(str(path))
+    return path

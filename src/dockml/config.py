@@ -31,7 +31,7 @@ from typing import Any
 from dockml.errors import ConfigError
 from dockml.platforms import platform_settings
 
-MODEL_SUFFIXES = (".onnx", ".skops", ".joblib", ".pkl", ".pickle")
+MODEL_SUFFIXES = (".onnx", ".skops", ".joblib", ".pkl", ".pickle", ".json", ".ubj", ".txt", ".cbm")
 SIDE_FILE_SUFFIX = ".dockml.toml"
 
 

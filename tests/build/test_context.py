@@ -82,3 +82,35 @@ def test_tag_or_context_only_is_required(demo_models):
     )
     assert result.returncode == 2
     assert "-t TAG" in result.stderr
+
+
+BOOSTING_LIBRARIES = ("xgboost", "lightgbm", "catboost", "nvidia-nccl", "onnxmltools")
+
+
+@pytest.mark.slow
+def test_compiled_xgboost_model_ships_without_xgboost_or_scikit_learn(tmp_path):
+    path = trained.xgboost_json(tmp_path)
+    folder, output = build_context(tmp_path, str(path))
+    assert "model 'xgb': ships as xgb.onnx (onnx)" in output
+    requirements = (folder / "requirements.txt").read_text()
+    for absent in (*BOOSTING_LIBRARIES, "scikit-learn", "scipy", "pandas"):
+        assert absent not in requirements
+
+
+@pytest.mark.slow
+def test_boosting_model_served_by_its_library_ships_with_exactly_that_library(tmp_path):
+    path = trained.catboost_categories_cbm(tmp_path)
+    folder, output = build_context(tmp_path, str(path))
+    assert "ships as cats.cbm (sklearn)" in output
+    requirements = (folder / "requirements.txt").read_text()
+    assert "catboost==" in requirements and "scikit-learn==" in requirements
+    assert not [name for name in BOOSTING_LIBRARIES if name != "catboost" and name in requirements]
+
+
+@pytest.mark.slow
+def test_xgboost_served_by_xgboost_ships_its_cpu_build(tmp_path):
+    path = trained.xgboost_json(tmp_path)
+    folder, _ = build_context(tmp_path, str(path), "--runtime", "sklearn")
+    requirements = (folder / "requirements.txt").read_text().splitlines()
+    assert any(line.startswith("xgboost-cpu==") for line in requirements)
+    assert not any(line.startswith(("xgboost==", "nvidia-nccl")) for line in requirements)

@@ -77,7 +77,7 @@ def train(kind: Kind, folder: Path) -> Trained:
         labels = np.asarray(model.predict(held_out)).tolist()
         probabilities = model.predict_proba(held_out) if hasattr(model, "predict_proba") else None
     assert hasattr(model, "predict_proba") == kind.has_proba, f"zoo entry {kind.name}: has_proba is wrong"
-    path = save(kind.name, model, kind.save_as, folder, kind.side_file)
+    path = save(kind.name, model, kind.save_as, folder, kind.side_file, kind.native_suffix)
     return Trained(kind, model, data, path, labels, _answers_missing(kind, model, data), probabilities)
 
 
@@ -98,15 +98,19 @@ def _answers_missing(kind: Kind, model: Any, data: Data) -> frozenset[str]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 answer = np.asarray(model.predict(rows))
-        except (ValueError, TypeError):
+        except Exception:  # noqa: BLE001 - ValueError from scikit-learn, CatBoostError from CatBoost, ...
             continue
         if answer.dtype.kind != "f" or np.isfinite(answer).all():
             answered.add(name)
     return frozenset(answered)
 
 
-def save(name: str, model: Any, fmt: str, folder: Path, side_file: str = "") -> Path:
-    if fmt == "skops":
+def save(name: str, model: Any, fmt: str, folder: Path, side_file: str = "", native_suffix: str = "") -> Path:
+    if fmt == "native":
+        path = folder / f"{name}{native_suffix}"
+        # LightGBM's wrapper saves nothing itself: its booster writes the text file.
+        getattr(model, "booster_", model).save_model(str(path))
+    elif fmt == "skops":
         import skops.io as sio
 
         path = folder / f"{name}.skops"

@@ -24,7 +24,10 @@ absolute), and the documented 4xx for bad input. Regenerate with
 `DOCKML_UPDATE_SNAPSHOTS=1 pytest tests/conformance/test_models_doc.py`.
 
 **Runtime** is what `--runtime auto` chose: `onnx` when the compiled model passed the parity check,
-else `sklearn`, with the check's reason (abridged). **Inputs** says what the served model takes
+else `sklearn` (the model's own library: scikit-learn, XGBoost, LightGBM or CatBoost), with the
+check's reason (abridged). The *boosting* family is served from the libraries' scikit-learn
+wrappers pickled (`.joblib`) and from their native files (`_native`: XGBoost `.json`/`.ubj`,
+LightGBM `.txt`, CatBoost `.cbm`). **Inputs** says what the served model takes
 beyond plain numbers: *missing* (null, an empty cell: the inputs that allow one), *unknown* (string
 inputs that take categories the model never saw), *categories*, *text*, *boolean*. The same kinds
 served with `--runtime sklearn` take missing values wherever scikit-learn's `predict` answers for
@@ -35,22 +38,29 @@ them; a compiled model may refuse a missing value its graph cannot answer as sci
 """
 
 TAIL = """
-## Why a model falls back to scikit-learn
+## Why a model falls back to its own library
 
-Answers are the same either way; only speed differs (tracked in issue "gradient boosting", which
-brings these to ONNX Runtime where the converters allow).
+Answers are the same either way; only speed differs (a compiled model answers a one-row request in
+about 1 ms; scikit-learn and the boosting libraries take 2 to 30 ms).
 
-- **HistGradientBoosting** (with or without `category` columns) and **IsolationForest**: the
-  installed skl2onnx and onnx versions do not build their tree operators together.
-- **VotingClassifier**: skl2onnx has no converter for `flatten_transform=True`, the default.
+- **Tree ensembles whose inputs are scaled or come from an imputer beside string columns**
+  (`ordinal_unknown_value`, `mixed_frame_imputed`): ONNX Runtime sums tree votes in float32, so a
+  tie (15 of 30 trees) can tip the other way, and a scaled value near a split threshold can round
+  across it. The parity check's rows sit on split thresholds and on the short decimals real data
+  has, so such a model fails the check and keeps scikit-learn.
 - **Multi-output classifiers** and **boolean inputs**: dockml does not compile them yet.
-- **An imputer on string columns**, **`handle_unknown="infrequent_if_exist"`**: converter gaps.
 - **Text vectorizers**: the converted tokenizer needs a locale the machine lacks, and its answers
   must match scikit-learn's tokenizer on real text before dockml would use it.
-- **Tree ensembles behind a scaler** (`ordinal_unknown_value`): ONNX Runtime sums tree votes in
-  float32, so a tie (15 of 30 trees) can tip the other way, and a scaled count near a split
-  threshold can round across it. The parity check's rows sit on split thresholds and on the short
-  decimals real data has, so such a model fails the check and keeps scikit-learn.
+- **CatBoost with categorical features**: CatBoost's ONNX export does not take them (CatBoost
+  hashes categories inside the model); such a model is served by CatBoost, and its categorical
+  inputs take any string (listed as *text* above: CatBoost records no closed set of categories).
+
+Gradient-boosted trees compile as follows: XGBoost and LightGBM with onnxmltools' converters
+(their categorical features coded by a LabelEncoder in the graph, from the categories each model
+records), LightGBM in double precision (it compares doubles with double thresholds), CatBoost with
+its own ONNX export. XGBoost has no defined answer for a category it never saw (3.2 answers for
+some as for a neighbour in sorted order and fails for others), so dockml refuses one with 422;
+LightGBM and HistGradientBoosting take it as missing, as they do themselves.
 
 `GET /models/NAME` (`details.onnx.reason`) and the log at start say why for any model.
 """

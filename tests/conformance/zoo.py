@@ -55,7 +55,9 @@ class Kind:
     """String columns -> whether the encoder tolerates a category it never saw."""
     unknown_value: tuple[str, str] | None = None
     """(column, value) never seen in training that the encoder refuses (handle_unknown="error")."""
-    save_as: str = "joblib"  # joblib | skops
+    save_as: str = "joblib"  # joblib | skops | native (XGBoost .json/.ubj, LightGBM .txt, CatBoost .cbm)
+    native_suffix: str = ""
+    """For ``save_as="native"``: the file's suffix, which says the library's format."""
     side_file: str = ""
     """What the model file cannot say, for its side file (a boolean column the model never typed)."""
 
@@ -339,6 +341,40 @@ def garments() -> Data:
     return Data(data.train, data.target, test)
 
 
+def credit_coded() -> Data:
+    """Credit with 0/1 labels (1 = default): XGBoost trains on class indices only, and a LightGBM
+    text file records no class names."""
+    frame, label, _ = credit()
+    return _split(frame, (label == "default").astype(int), seed=11)
+
+
+def garments_coded() -> Data:
+    data = garments()
+    return Data(data.train, (np.asarray(data.target) == "returned").astype(int), data.test)
+
+
+def garments_seen() -> Data:
+    """Garments with 0/1 labels whose held-out colours were all seen in training ("purple" becomes
+    "black"): XGBoost has no defined answer for an unseen category, so dockml refuses one."""
+    data = garments_coded()
+    test = data.test.copy()
+    colour = test["colour"].astype(object)
+    test["colour"] = pd.Categorical(
+        colour.where(colour != "purple", "black"), categories=data.train["colour"].cat.categories
+    )
+    return Data(data.train, data.target, test)
+
+
+def customers_strings() -> Data:
+    """Customers whose plan and region are plain strings, as CatBoost's categorical features take them
+    (never missing: CatBoost refuses that); the numbers miss 10 %."""
+    data = customers(missing=False)
+    numbers = ["tenure_months", "monthly_fee"]
+    return Data(
+        _with_missing(data.train, numbers, 0.1, seed=23), data.target, _with_missing(data.test, numbers, 0.1, seed=24)
+    )
+
+
 POSITIVE = ["great", "excellent", "love", "perfect", "sturdy", "fast", "recommend", "happy", "beautiful", "works"]
 NEGATIVE = ["broken", "terrible", "slow", "refund", "cheap", "disappointed", "useless", "late", "noisy", "returned"]
 NEUTRAL = ["the", "product", "arrived", "box", "it", "was", "and", "a", "item", "colour", "size", "with", "my", "this"]
@@ -575,6 +611,21 @@ def text_beside_columns() -> Any:
 
 def _clf(path: str, **params: Any) -> Callable[[], Any]:
     return _sk(path, **params)
+
+
+def _boosting(path: str, **params: Any) -> Callable[[], Any]:
+    """A factory for ``xgboost.XGBClassifier(**params)`` and the like, one thread to train."""
+
+    def build() -> Any:
+        library, _, name = path.partition(".")
+        threads = {
+            "xgboost": {"n_jobs": 1},
+            "lightgbm": {"n_jobs": 1, "verbose": -1},
+            "catboost": {"thread_count": 1, "allow_writing_files": False},
+        }
+        return getattr(__import__(library), name)(**threads[library], **params)
+
+    return build
 
 
 LOGISTIC = _clf("linear_model.LogisticRegression", max_iter=1000)
@@ -860,6 +911,102 @@ KINDS: tuple[Kind, ...] = (
         has_proba=True,
         categories=("colour", "size"),
         unknown_ok={"colour": True, "size": True},
+    ),
+    # gradient boosting: the libraries' scikit-learn wrappers (pickled) and their native files
+    Kind(
+        "xgboost_classifier_nan",
+        "boosting",
+        credit_coded,
+        _boosting("xgboost.XGBClassifier", n_estimators=60, max_depth=4, random_state=0),
+        takes_missing=True,
+        has_proba=True,
+    ),
+    Kind(
+        "xgboost_regressor_native",
+        "boosting",
+        credit_amount,
+        _boosting("xgboost.XGBRegressor", n_estimators=60, max_depth=4, random_state=0),
+        task="regression",
+        takes_missing=True,
+        save_as="native",
+        native_suffix=".json",
+    ),
+    Kind(
+        "xgboost_categories_native",
+        "boosting",
+        garments_seen,
+        _boosting("xgboost.XGBClassifier", n_estimators=40, max_depth=4, enable_categorical=True, random_state=0),
+        takes_missing=True,
+        has_proba=True,
+        categories=("colour", "size"),
+        unknown_ok={"colour": False, "size": False},
+        unknown_value=("colour", "purple"),
+        save_as="native",
+        native_suffix=".ubj",
+    ),
+    Kind(
+        "lightgbm_classifier_nan",
+        "boosting",
+        credit_label,
+        _boosting("lightgbm.LGBMClassifier", n_estimators=60, random_state=0),
+        takes_missing=True,
+        has_proba=True,
+    ),
+    Kind(
+        "lightgbm_regressor_native",
+        "boosting",
+        credit_amount,
+        _boosting("lightgbm.LGBMRegressor", n_estimators=60, random_state=0),
+        task="regression",
+        takes_missing=True,
+        save_as="native",
+        native_suffix=".txt",
+    ),
+    Kind(
+        "lightgbm_categories_native",
+        "boosting",
+        garments_coded,
+        _boosting("lightgbm.LGBMClassifier", n_estimators=40, random_state=0),
+        takes_missing=True,
+        has_proba=True,
+        categories=("colour", "size"),
+        unknown_ok={"colour": True, "size": True},
+        save_as="native",
+        native_suffix=".txt",
+    ),
+    Kind(
+        "catboost_classifier_nan",
+        "boosting",
+        credit_label,
+        _boosting("catboost.CatBoostClassifier", iterations=60, depth=4, random_seed=0, verbose=0),
+        takes_missing=True,
+        has_proba=True,
+    ),
+    Kind(
+        "catboost_regressor_native",
+        "boosting",
+        credit_amount,
+        _boosting("catboost.CatBoostRegressor", iterations=60, depth=4, random_seed=0, verbose=0),
+        task="regression",
+        takes_missing=True,
+        save_as="native",
+        native_suffix=".cbm",
+    ),
+    Kind(
+        "catboost_categories_native",
+        "boosting",
+        customers_strings,
+        _boosting(
+            "catboost.CatBoostClassifier",
+            iterations=40,
+            depth=4,
+            cat_features=["plan", "region"],
+            random_seed=0,
+            verbose=0,
+        ),
+        has_proba=True,
+        save_as="native",
+        native_suffix=".cbm",
     ),
     # text
     Kind("tfidf_logistic", "text", text_only, tfidf_logistic, has_proba=True, text_only=True),

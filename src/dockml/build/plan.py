@@ -43,6 +43,7 @@ def plan_build(
     cache_dir = cache_home() / "compiled"
     models, artifacts, side_files = [], {}, {}
     needs_sklearn = False
+    libraries: set[str] = set()
     for spec in settings.models:
         sha = file_sha256(spec.path)
         loaded = load_model(spec, trust_pickle=settings.trust_pickle, runtime=settings.runtime, cache_dir=cache_dir)
@@ -57,6 +58,7 @@ def plan_build(
         else:
             source, file = spec.path, f"{spec.name}{spec.path.suffix.lower()}"
             needs_sklearn = True
+            libraries.update(loaded.info.get("libraries", {}))
         artifacts[spec.name] = source
         side = side_file_for(spec.path)
         if side.is_file():
@@ -79,4 +81,10 @@ def plan_build(
         port=settings.port,
         ca_cert=ca_cert,
     )
-    return BuildPlan(build_spec, artifacts, side_files, pinned_requirements(sklearn=needs_sklearn), server)
+    return BuildPlan(
+        build_spec,
+        artifacts,
+        side_files,
+        pinned_requirements(sklearn=needs_sklearn, libraries=tuple(sorted(libraries))),
+        server,
+    )

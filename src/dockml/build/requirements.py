@@ -26,6 +26,10 @@ SERVING = (
 )
 SKLEARN = ("scikit-learn", "skops", "joblib", "pandas")
 NOT_FOLLOWED = {"swagger-ui-py"}
+IMAGE_DISTRIBUTIONS = {"xgboost": "xgboost-cpu"}
+"""Installed here -> what the image installs instead, at the same version: xgboost-cpu is XGBoost
+without its CUDA build and the ~300 MB NCCL library a CPU server never loads."""
+LEFT_OUT = {"nvidia-nccl-cu12"}
 
 
 def _closure(names: tuple[str, ...]) -> dict[str, str]:
@@ -33,10 +37,12 @@ def _closure(names: tuple[str, ...]) -> dict[str, str]:
     todo = list(names)
     while todo:
         name = canonicalize_name(todo.pop())
-        if name in pinned:
+        if IMAGE_DISTRIBUTIONS.get(name, name) in pinned:
+            continue
+        if name in LEFT_OUT:
             continue
         distribution = importlib.metadata.distribution(name)
-        pinned[name] = distribution.version
+        pinned[IMAGE_DISTRIBUTIONS.get(name, name)] = distribution.version
         if name in NOT_FOLLOWED:
             continue
         for line in distribution.requires or []:
@@ -46,7 +52,8 @@ def _closure(names: tuple[str, ...]) -> dict[str, str]:
     return pinned
 
 
-def pinned_requirements(*, sklearn: bool) -> str:
-    """requirements.txt text: every package the image needs, pinned (installed with --no-deps)."""
-    pinned = _closure(SERVING + (SKLEARN if sklearn else ()))
+def pinned_requirements(*, sklearn: bool, libraries: tuple[str, ...] = ()) -> str:
+    """requirements.txt text: every package the image needs, pinned (installed with --no-deps).
+    ``libraries``: the boosting libraries the models served by their own library need."""
+    pinned = _closure(SERVING + (SKLEARN if sklearn else ()) + libraries)
     return "".join(f"{name}=={version}\n" for name, version in sorted(pinned.items()))

@@ -57,6 +57,20 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+CONVERTERS = ("onnxmltools", "catboost")
+"""Besides skl2onnx, what writes compiled files (boosting models): their versions are in the key."""
+
+
+def converter_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {}
+    for name in CONVERTERS:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
 class CompiledCache:
     """ONNX files by source sha256 and trust decision, each with the sha256 it was written with."""
 
@@ -67,10 +81,10 @@ class CompiledCache:
     def path_for(self, spec: ModelSpec, trust_pickle: bool) -> Path:
         # The converter's version from the package metadata: importing skl2onnx would pull in
         # scikit-learn, which a start from the cache should not pay for.
-        converter = importlib.metadata.version("skl2onnx")
+        converters = hashlib.sha256(repr(converter_versions()).encode()).hexdigest()[:12]
         stem = (
             f"{file_sha256(spec.path)}-trust{trust_fingerprint(spec, trust_pickle)}-dockml{__version__}"
-            f"-format{CACHE_FORMAT}-skl2onnx{converter}"
+            f"-format{CACHE_FORMAT}-skl2onnx{importlib.metadata.version('skl2onnx')}-converters{converters}"
         )
         return self.folder / f"{stem}.onnx"
 

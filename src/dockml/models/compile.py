@@ -18,6 +18,9 @@ from dockml.models.parity import ParityReport, compare, sample_table
 from dockml.signature import Signature, facts_of, facts_to_dict
 
 PARITY_KEY = "dockml.parity"
+TARGET_OPSET = {"": 18, "ai.onnx.ml": 3}
+"""ai.onnx.ml 3 has the tree ensembles every converter writes (onnxmltools' and skl2onnx's would
+otherwise ask for version 4 or 5, which they cannot build); opset 18 runs on ONNX Runtime >= 1.17."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +57,17 @@ def _final_step(estimator: Any) -> Any:
 def _convert(estimator: Any, signature: Signature, tensor_type: Any) -> Any:
     from skl2onnx import to_onnx
 
+    from dockml.models.boosting_onnx import register_converters
+    from dockml.models.converter_fixes import register_fixes
+
+    register_converters()
+    register_fixes()
     # Options always name the final step: without any, skl2onnx adds a zipmap option that some
     # classifiers' converters refuse (LinearSVC). Probabilities as one matrix, not a list of dicts.
     options = {id(_final_step(estimator)): {"zipmap": False} if signature.probabilities else {}}
-    model = to_onnx(estimator, initial_types=_initial_types(signature, tensor_type), options=options)
+    model = to_onnx(
+        estimator, initial_types=_initial_types(signature, tensor_type), options=options, target_opset=TARGET_OPSET
+    )
     track_missing_values(model, estimator)
     return model
 

@@ -16,8 +16,9 @@ import numpy as np
 
 from dockml.signature import Feature
 
-UNSEEN = "\x00dockml-unseen-category"
-"""A string no encoder learned: the value the probe for unknown categories sends."""
+UNSEEN = "(dockml: a category never seen)"
+"""A string no encoder learned: the value the probe for unknown categories sends. (No NUL byte:
+XGBoost refuses one in a category name.)"""
 
 Predict = Callable[[np.ndarray], Any]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import logging
 import warnings
@@ -14,7 +15,7 @@ import numpy as np
 
 from dockml.config import ModelMeta, ModelSpec
 from dockml.errors import ConfigError, DockmlError, MissingDependency, UnsafeModelFile
-from dockml.models import probes
+from dockml.models import boosting, probes
 from dockml.models.base import LoadedModel, Outputs
 from dockml.models.sklearn_structure import TEXT_INPUT, InputFacts, input_facts, takes_text_only
 from dockml.signature import ModelFacts, Signature, Task, build_signature, positional_names
@@ -161,6 +162,8 @@ def load_sklearn(spec: ModelSpec, *, trust_pickle: bool) -> LoadedModel:
         if path.suffix.lower() == ".skops":
             estimator = _load_skops(path, meta.trusted_types)
             saved_with = _skops_sklearn_version(path)
+        elif path.suffix.lower() in boosting.NATIVE_SUFFIXES:
+            estimator = boosting.load_native(path)
         else:
             estimator = _load_pickle(path, trust_pickle)
     for warning in caught:
@@ -181,7 +184,7 @@ def load_sklearn(spec: ModelSpec, *, trust_pickle: bool) -> LoadedModel:
     facts = ModelFacts(
         names=names,
         task=_task(estimator),
-        kinds=dict.fromkeys([*inputs.categories, *inputs.text], "string"),
+        kinds=dict.fromkeys([*inputs.categories, *inputs.text, *inputs.open_strings], "string"),
         categories={name: values for name, values in inputs.categories.items() if name not in inputs.text},
         typical=inputs.typical,
     )
@@ -190,7 +193,7 @@ def load_sklearn(spec: ModelSpec, *, trust_pickle: bool) -> LoadedModel:
     adapter = _adapter(estimator, names, names_from, draft, inputs)
     facts = _with_outputs(facts, estimator, adapter, draft, path)
     runtime = SklearnRuntime(estimator, adapter, probabilities=facts.probabilities)
-    signature = _with_probes(facts, runtime, meta)
+    signature = _with_probes(facts, runtime, meta, inputs.unseen_refused)
     info = {
         "format": path.suffix.lower().lstrip("."),
         "estimator": type(estimator).__name__,
@@ -199,6 +202,9 @@ def load_sklearn(spec: ModelSpec, *, trust_pickle: bool) -> LoadedModel:
         "probabilities": facts.probabilities,
         "feature_names_from": names_from,
     }
+    libraries = boosting.libraries_in(estimator)
+    if libraries:
+        info["libraries"] = {name: importlib.metadata.version(name) for name in sorted(libraries)}
     return LoadedModel(
         runtime=runtime, signature=signature, info=info, ranges=inputs.ranges, boundaries=inputs.boundaries
     )
@@ -207,6 +213,8 @@ def load_sklearn(spec: ModelSpec, *, trust_pickle: bool) -> LoadedModel:
 def _input_names(estimator: Any, meta: ModelMeta, path: Path) -> tuple[list[str], str]:
     """The input names and where they came from: the model, the side file, or their position."""
     feature_names = getattr(estimator, "feature_names_in_", None)
+    if feature_names is None:
+        feature_names = boosting.feature_names(estimator)
     if feature_names is not None:
         return [str(n) for n in feature_names], "model"
     if takes_text_only(estimator):
@@ -290,13 +298,13 @@ def _with_outputs(
     )
 
 
-def _with_probes(facts: ModelFacts, runtime: SklearnRuntime, meta: ModelMeta) -> Signature:
+def _with_probes(facts: ModelFacts, runtime: SklearnRuntime, meta: ModelMeta, unseen_refused: set[str]) -> Signature:
     from dockml.codecs.values import example_table
 
     signature = build_signature(facts, meta)
     base = example_table(signature)
     missing = probes.missing_allowed(runtime.predict, base, signature.features)
-    unknown = probes.unknown_allowed(runtime.predict, base, signature.features)
+    unknown = probes.unknown_allowed(runtime.predict, base, signature.features) - unseen_refused
     return build_signature(replace(facts, allows_missing=frozenset(missing), allows_unknown=frozenset(unknown)), meta)
 
 

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from dockml.models import boosting
+
 TEXT_INPUT = "text"
 """The input name of a model whose first step is a vectorizer taking one text per row."""
 
@@ -35,6 +37,11 @@ class InputFacts:
     """Split thresholds of trees that see the raw values: where a rounding difference changes the answer."""
     none_is_missing: set[str] = field(default_factory=set)
     """String columns whose encoder learned None as their missing value (trained on None, not NaN)."""
+    unseen_refused: set[str] = field(default_factory=set)
+    """Categorical columns whose model has no defined answer for a category it never saw (XGBoost),
+    whatever a probe gets back."""
+    open_strings: set[str] = field(default_factory=set)
+    """Categorical columns that take any string: the model records no closed set (CatBoost)."""
 
 
 def steps_of(estimator: Any) -> list[Any]:
@@ -146,6 +153,8 @@ def input_facts(estimator: Any, columns: list[str]) -> InputFacts:
                 values = _known(categories)
                 if values and all(isinstance(c, (str, bool, np.bool_)) for c in values):
                     facts.categories[column] = tuple(bool(c) if isinstance(c, np.bool_) else c for c in values)
+        elif boosting.library_of(step) is not None:
+            boosting.add_input_facts(facts, step, picked)
         else:
             _add_ranges(facts, step, picked)
             for column, thresholds in split_thresholds(step, picked).items():
