@@ -45,6 +45,31 @@ def test_two_workers_both_answer(server_factory, demo_models):
     assert 'dockml_requests_total{model="iris",route="predict",status="200"} 20.0' in text
 
 
+@pytest.mark.parametrize("library", ["scikit-learn", "xgboost", "catboost"])
+def test_workers_forked_after_a_threaded_library_loaded_answer(server_factory, tmp_path, library):
+    """OpenMP models served by their own library (HistGradientBoosting, XGBoost) once hung every
+    forked worker: the loading process had started OpenMP's thread pool, which a fork does not keep.
+    (CatBoost has a pool of its own.)"""
+    import joblib
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    if library in ("xgboost", "catboost"):
+        path = trained.xgboost_json(tmp_path) if library == "xgboost" else trained.catboost_categories_cbm(tmp_path)
+        flags, body = [], {"age": 30, "income": 70.0, "city": "lyon"}
+    else:
+        rows = np.random.default_rng(0).random((400, 3))
+        model = HistGradientBoostingClassifier(max_iter=20).fit(rows, (rows[:, 0] > 0.5).astype(int))
+        path, flags, body = tmp_path / "hgb.joblib", ["--trust-pickle"], {"x0": 0.9, "x1": 0.1, "x2": 0.5}
+        joblib.dump(model, path)
+    server = server_factory([str(path), "--runtime", "sklearn", "--workers", "2", *flags])
+    with httpx.Client() as client:
+        for _ in range(10):  # connections spread over both workers
+            assert client.post(f"{server.url}/predict", json=body, headers={"connection": "close"}).json() == {
+                "predictions": [1]
+            }
+
+
 def test_server_survives_garbage(server_factory, demo_models):
     server = server_factory([str(demo_models["iris"])])
     with httpx.Client() as client:

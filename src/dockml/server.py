@@ -111,6 +111,7 @@ class DrainingServer(uvicorn.Server):
 def _serve(registry: Registry, settings: Settings, sock: socket.socket) -> None:
     from dockml.http import create_app
 
+    registry.use_threads()
     config = _uvicorn_config(create_app(registry, settings), settings)
     DrainingServer(config, registry, settings.shutdown_drain_s).run(sockets=[sock])
 

@@ -15,7 +15,7 @@ from dockml.batching import Batcher, BatchingPolicy
 from dockml.codecs.predictions import PredictionEncoder
 from dockml.config import ModelSpec, Settings, available_cores, cache_home
 from dockml.errors import ConfigError, DockmlError, ModelNotFound, PredictionFailed
-from dockml.models import LoadedModel, Outputs, load_model
+from dockml.models import LoadedModel, Outputs, library_threads, load_model
 from dockml.signature import Signature
 
 log = logging.getLogger("dockml.service")
@@ -109,10 +109,17 @@ class ModelService:
 class Registry:
     """The served models, in the order they were given."""
 
-    def __init__(self, services: Iterable[ModelService]) -> None:
+    def __init__(self, services: Iterable[ModelService], threads: int = 1) -> None:
         self.services = {service.name: service for service in services}
+        self.threads = threads
+        """Threads per worker for the models' libraries (ONNX Runtime's are set when loading)."""
         self.warmed = False
         self.draining = False
+
+    def use_threads(self) -> None:
+        """In the process that serves (a worker, after the fork): the models' libraries may use
+        this worker's share of the cores. Loading ran them on one thread (library_threads.py)."""
+        library_threads.use(self.threads, [service.loaded.runtime for service in self])
 
     @property
     def ready(self) -> bool:
@@ -169,18 +176,24 @@ def load_registry(settings: Settings) -> Registry:
     """Load every model of ``settings``, with ONNX Runtime threads shared out among the workers."""
     threads = max(1, available_cores() // max(1, settings.workers))
     services = []
-    for spec in settings.models:
-        try:
-            service = _load_service(spec, settings, threads)
-            service.warm_up()
-        except ConfigError as error:
-            raise type(error)(f"cannot serve model '{spec.name}': {error.detail}") from error
-        except Exception as error:  # whatever the model's library raises: one line, the traceback at debug
-            log.debug("loading model %r from %s failed", spec.name, spec.path, exc_info=True)
-            cause = (str(error).splitlines() or [""])[0][:300]
-            raise ConfigError(
-                f"cannot serve model '{spec.name}' ({spec.path}): {type(error).__name__}: {cause}. Check that it "
-                "was saved with the library versions installed here; --log-level debug shows the traceback"
-            ) from None
-        services.append(service)
-    return Registry(services)
+    with library_threads.one_while_loading():
+        for spec in settings.models:
+            services.append(_load_one(spec, settings, threads))
+    return Registry(services, threads)
+
+
+def _load_one(spec: ModelSpec, settings: Settings, threads: int) -> ModelService:
+    """One model loaded and warmed, or a start stopped with one line naming it."""
+    try:
+        service = _load_service(spec, settings, threads)
+        service.warm_up()
+    except ConfigError as error:
+        raise type(error)(f"cannot serve model '{spec.name}': {error.detail}") from error
+    except Exception as error:  # whatever the model's library raises: one line, the traceback at debug
+        log.debug("loading model %r from %s failed", spec.name, spec.path, exc_info=True)
+        cause = (str(error).splitlines() or [""])[0][:300]
+        raise ConfigError(
+            f"cannot serve model '{spec.name}' ({spec.path}): {type(error).__name__}: {cause}. Check that it "
+            "was saved with the library versions installed here; --log-level debug shows the traceback"
+        ) from None
+    return service

@@ -62,6 +62,19 @@ its own ONNX export. XGBoost has no defined answer for a category it never saw (
 some as for a neighbour in sorted order and fails for others), so dockml refuses one with 422;
 LightGBM and HistGradientBoosting take it as missing, as they do themselves.
 
+Two things a native file does not record, which dockml therefore cannot know:
+
+- **XGBoost's `missing=` value.** A model trained with `missing=-999` and saved as `.json`/`.ubj`
+  takes NaN as missing once loaded (the file keeps no sentinel): send `null` for a missing value,
+  never the sentinel (or serve the pickled wrapper, which keeps it).
+- **Which LightGBM inputs were pandas `category` columns.** A `.txt` file records the categories
+  of its pandas `category` columns in column order, not the columns' names: dockml gives them to
+  the model's categorical features in order, which is right for `categorical_feature="auto"` (the
+  default), and refuses the model when the counts differ. A model trained with an explicit
+  `categorical_feature` list as long as its pandas `category` columns but naming other columns
+  cannot be told apart: train such a model with `category` dtype for exactly its categorical
+  columns.
+
 `GET /models/NAME` (`details.onnx.reason`) and the log at start say why for any model.
 """
 

@@ -78,7 +78,7 @@ def _lightgbm(lightgbm: Any) -> None:
         calculate_linear_regressor_output_shapes,
     )
 
-    from dockml.models.lightgbm_native import LightGBMClassifierFile, LightGBMRegressorFile
+    from dockml.models.boosting.lightgbm_file import LightGBMClassifierFile, LightGBMRegressorFile
 
     convert = _coded(_in_double(convert_lightgbm))
     for classifier in (lightgbm.LGBMClassifier, LightGBMClassifierFile):

@@ -57,8 +57,9 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-CONVERTERS = ("onnxmltools", "catboost")
-"""Besides skl2onnx, what writes compiled files (boosting models): their versions are in the key."""
+CONVERTERS = ("onnxmltools", "catboost", "xgboost", "xgboost-cpu", "lightgbm")
+"""Besides skl2onnx, what writes compiled files (boosting models, from the libraries' own dumps):
+their versions are in the key."""
 
 
 def converter_versions() -> dict[str, str | None]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import logging
 import warnings
@@ -78,10 +77,13 @@ class SklearnRuntime:
         self.estimator_ = estimator
         self.adapter_ = adapter
         self.has_proba_ = probabilities
+        self.one_label_column_ = boosting.labels_in_a_column(estimator)
 
     def predict(self, table: np.ndarray) -> Outputs:
         features = self.adapter_(table)
         labels = np.asarray(self.estimator_.predict(features))
+        if labels.ndim == 2 and labels.shape[1] == 1 and self.one_label_column_:
+            labels = labels[:, 0]
         probabilities = self.estimator_.predict_proba(features) if self.has_proba_ else None
         return Outputs(labels=labels, probabilities=probabilities)
 
@@ -150,7 +152,13 @@ def _load_pickle(path: Path, trust_pickle: bool) -> Any:
     check_pickle_trust(path, trust_pickle)
     import joblib
 
-    return joblib.load(path)
+    try:
+        return joblib.load(path)
+    except ModuleNotFoundError as error:
+        library = (error.name or "").split(".")[0]
+        if library in boosting.LIBRARIES:
+            raise MissingDependency(f"{path} holds a {library} model: pip install 'dockml[{library}]'") from None
+        raise
 
 
 def load_sklearn(spec: ModelSpec, *, trust_pickle: bool) -> LoadedModel:
@@ -177,6 +185,9 @@ def load_sklearn(spec: ModelSpec, *, trust_pickle: bool) -> LoadedModel:
             sklearn.__version__,
             saved_with,
         )
+    # One thread until a worker serves it (library_threads.py): a thread pool started here would
+    # hang the workers forked from this process.
+    boosting.use_threads(estimator, 1)
     if not hasattr(estimator, "predict"):
         raise ConfigError(f"{path} holds a {type(estimator).__name__}, not a fitted model with predict()")
     names, names_from = _input_names(estimator, meta, path)
@@ -204,7 +215,7 @@ def load_sklearn(spec: ModelSpec, *, trust_pickle: bool) -> LoadedModel:
     }
     libraries = boosting.libraries_in(estimator)
     if libraries:
-        info["libraries"] = {name: importlib.metadata.version(name) for name in sorted(libraries)}
+        info["libraries"] = {name: boosting.installed_version(name) for name in sorted(libraries)}
     return LoadedModel(
         runtime=runtime, signature=signature, info=info, ranges=inputs.ranges, boundaries=inputs.boundaries
     )
@@ -223,8 +234,9 @@ def _input_names(estimator: Any, meta: ModelMeta, path: Path) -> tuple[list[str]
         if len(meta.feature_names) != 1:
             raise ConfigError(f"{path} takes one text per row; feature_names must name exactly one input")
         return list(meta.feature_names), "side file"
-    if hasattr(estimator, "n_features_in_"):
-        return positional_names(int(estimator.n_features_in_), meta), "side file" if meta.feature_names else "position"
+    count = boosting.feature_count(estimator) or getattr(estimator, "n_features_in_", None)
+    if count:
+        return positional_names(int(count), meta), "side file" if meta.feature_names else "position"
     if meta.feature_names:
         return list(meta.feature_names), "side file"
     raise ConfigError(f"{path}: cannot tell the model's inputs; list them as feature_names in its side file")
@@ -281,6 +293,8 @@ def _with_outputs(
             f"{path}: the model fails on its own example row ({type(error).__name__}: {_first_line(error)}); "
             "give typical values as [inputs.NAME] example in its side file"
         ) from error
+    if labels.ndim == 2 and labels.shape[1] == 1 and boosting.labels_in_a_column(estimator):
+        labels = labels[:, 0]
     targets = labels.shape[1] if labels.ndim == 2 else 0
     classes = getattr(estimator, "classes_", None) if facts.task == "classification" else None
     raw_classes: list[Any] = []

@@ -13,12 +13,17 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
-_CLASSIFIER_OBJECTIVES = ("binary", "multiclass", "multiclassova", "cross_entropy")
+_CLASSIFIER_OBJECTIVES = ("binary", "multiclass", "multiclassova")
+"""cross_entropy is left out: a text file cannot say whether an LGBMClassifier or an LGBMRegressor
+(on fractional labels) was trained with it, and Booster.predict's value is what the model gives."""
 
 
 class _Booster(BaseEstimator):  # type: ignore[misc]
-    def __init__(self, booster: Any = None) -> None:
+    boosting_library = "lightgbm"
+
+    def __init__(self, booster: Any = None, n_jobs: int | None = None) -> None:
         self.booster = booster
+        self.n_jobs = n_jobs
 
     @property
     def booster_(self) -> Any:
@@ -37,7 +42,7 @@ class _Booster(BaseEstimator):  # type: ignore[misc]
             self.feature_names_in_ = np.asarray(names, dtype=object)
 
     def _raw(self, features: Any) -> np.ndarray:
-        return np.asarray(self.booster.predict(features))
+        return np.asarray(self.booster.predict(features, num_threads=self.n_jobs or 0))
 
 
 class LightGBMClassifierFile(ClassifierMixin, _Booster):  # type: ignore[misc]
@@ -55,7 +60,10 @@ class LightGBMRegressorFile(RegressorMixin, _Booster):  # type: ignore[misc]
 
 
 def wrap_booster(booster: Any) -> _Booster:
-    objective = str(booster.dump_model(num_iteration=1)["objective"]).split()[0]
+    dumped = booster.dump_model(num_iteration=1)
+    if "objective" not in dumped:
+        raise ValueError("it was trained with a custom objective, which the file does not hold")
+    objective = str(dumped["objective"]).split()[0]
     if objective in _CLASSIFIER_OBJECTIVES:
         model: _Booster = LightGBMClassifierFile(booster)
         model.classes_ = np.arange(max(2, booster.num_model_per_iteration()))  # one tree per class a round

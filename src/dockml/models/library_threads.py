@@ -1,0 +1,41 @@
+"""How many threads the models' own libraries (scikit-learn's OpenMP code, XGBoost, LightGBM,
+CatBoost) use: one while loading, the worker's share of the cores once serving.
+
+Workers are forked after the models load. An OpenMP thread pool started in the loading process
+does not survive a fork: the first parallel prediction in a worker then waits forever (GNU
+libgomp), and the worker never becomes ready. So nothing runs OpenMP on more than one thread
+until the worker runs, and each worker then takes its own share.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from dockml.models import boosting
+
+
+@contextlib.contextmanager
+def one_while_loading() -> Iterator[None]:
+    """OpenMP on one thread (no pool) for everything that runs inside."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # no scikit-learn installed: no library here uses OpenMP
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield
+
+
+def use(threads: int, runtimes: Iterable[Any]) -> None:
+    """In the serving process: OpenMP and the boosting libraries on ``threads`` threads."""
+    estimators = [runtime.estimator_ for runtime in runtimes if hasattr(runtime, "estimator_")]
+    if not estimators:
+        return
+    with contextlib.suppress(ImportError):
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=threads, user_api="openmp")  # kept for the life of the process
+    for estimator in estimators:
+        boosting.use_threads(estimator, threads)
