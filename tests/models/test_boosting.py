@@ -214,3 +214,17 @@ def test_xgboost_numeric_categories_are_refused_with_the_fix(tmp_path: Path) -> 
     model.save_model(tmp_path / "codes.json")
     with pytest.raises(ConfigError, match=r"input 'city'.*not strings.*astype\(str\)"):
         load_model(model_spec(str(tmp_path / "codes.json")))
+
+
+def test_models_say_their_library_and_objective_compiled_or_not(tmp_path: Path) -> None:
+    path = trained.xgboost_json(tmp_path)
+    expected = {"estimator": "XGBClassifier", "objective": "binary:logistic"}
+    for runtime in ("sklearn", "auto"):
+        for cache in ("miss", "hit"):  # a compiled model from the cache says the same
+            info = load_model(model_spec(str(path)), runtime=runtime, cache_dir=tmp_path / "cache").info
+            assert {key: info[key] for key in expected} == expected, (runtime, cache)
+            assert set(info["libraries"]) == {"xgboost"}
+            if runtime == "auto":
+                assert info["onnx"]["cache"] == cache
+            else:
+                break

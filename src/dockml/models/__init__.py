@@ -126,10 +126,13 @@ def check_sha256(spec: ModelSpec) -> None:
 
 
 def _compiled_info(loaded: LoadedModel, spec: ModelSpec, report: dict[str, Any] | None, *, cache: str) -> LoadedModel:
+    from dockml.models.compile import compiled_source
+
     loaded.info.update(
         {
             "format": spec.path.suffix.lower().lstrip("."),
             "onnx": {"compiled": True, "parity": report, "cache": cache},
+            **compiled_source(loaded),
         }
     )
     return loaded

@@ -22,8 +22,9 @@ from dockml.config import ModelSpec
 
 log = logging.getLogger("dockml.models")
 
-CACHE_FORMAT = 2
-"""Bumped whenever what a compiled file stores changes (2: outputs, missing values, unknown categories)."""
+CACHE_FORMAT = 3
+"""Bumped whenever what a compiled file stores changes (2: outputs, missing values, unknown categories;
+3: the source model's estimator, libraries and objective)."""
 
 
 def file_sha256(path: Path) -> str:

@@ -18,6 +18,9 @@ from dockml.models.parity import ParityReport, compare, sample_table
 from dockml.signature import Signature, facts_of, facts_to_dict
 
 PARITY_KEY = "dockml.parity"
+SOURCE_KEY = "dockml.source"
+SOURCE_FIELDS = ("estimator", "libraries", "objective")
+"""What GET /models/NAME tells of the model a compiled file came from."""
 TARGET_OPSET = {"": 18, "ai.onnx.ml": 3}
 """ai.onnx.ml 3 has the tree ensembles every converter writes (onnxmltools' and skl2onnx's would
 otherwise ask for version 4 or 5, which they cannot build); opset 18 runs on ONNX Runtime >= 1.17."""
@@ -112,7 +115,11 @@ def compile_sklearn(loaded: LoadedModel, *, threads: int = 1) -> Compiled:
             named = loaded.info.get("feature_names_from") in ("model", "text")
             _set_metadata(
                 model,
-                {SIGNATURE_KEY: signature_metadata(served, named=named), PARITY_KEY: json.dumps(report.to_dict())},
+                {
+                    SIGNATURE_KEY: signature_metadata(served, named=named),
+                    PARITY_KEY: json.dumps(report.to_dict()),
+                    SOURCE_KEY: json.dumps({key: loaded.info[key] for key in SOURCE_FIELDS if key in loaded.info}),
+                },
             )
             return Compiled(model.SerializeToString(), report)
         reasons.append(f"{tensor_type.__name__}: {report.reason}")
@@ -138,7 +145,18 @@ def _set_metadata(model: Any, values: dict[str, str]) -> None:
 
 def compiled_report(loaded: LoadedModel) -> dict[str, Any] | None:
     """The parity report stored in a compiled model, if it has one."""
+    report: dict[str, Any] | None = _stored(loaded, PARITY_KEY)
+    return report
+
+
+def compiled_source(loaded: LoadedModel) -> dict[str, Any]:
+    """What a compiled model records of the model it came from (its estimator, libraries, objective)."""
+    source: dict[str, Any] = _stored(loaded, SOURCE_KEY) or {}
+    return source
+
+
+def _stored(loaded: LoadedModel, key: str) -> Any:
     from dockml.models.onnx import metadata
 
     values = metadata(loaded.runtime.session_)  # type: ignore[attr-defined]
-    return json.loads(values[PARITY_KEY]) if PARITY_KEY in values else None
+    return json.loads(values[key]) if key in values else None

@@ -216,6 +216,7 @@ def load_sklearn(spec: ModelSpec, *, trust_pickle: bool) -> LoadedModel:
     libraries = boosting.libraries_in(estimator)
     if libraries:
         info["libraries"] = {name: boosting.installed_version(name) for name in sorted(libraries)}
+        info["objective"] = boosting.objective(estimator)
     return LoadedModel(
         runtime=runtime, signature=signature, info=info, ranges=inputs.ranges, boundaries=inputs.boundaries
     )

@@ -122,6 +122,15 @@ def feature_count(step: Any) -> int | None:
     return count
 
 
+def objective(estimator: Any) -> str | None:
+    """The boosting model's objective (its loss), when the estimator ends with one."""
+    from dockml.models.sklearn_structure import final_estimator
+
+    final = final_estimator(estimator)
+    library = library_of(final)
+    return None if library is None else str(_impl(library).objective(final))
+
+
 def labels_in_a_column(estimator: Any) -> bool:
     """CatBoost's multi-class predict answers one label per row as an (n, 1) column: one output."""
     from dockml.models.sklearn_structure import final_estimator

@@ -68,6 +68,10 @@ def use_threads(step: Any, threads: int) -> None:
     CatBoost's own thread pool (not OpenMP), which it starts again in a forked worker."""
 
 
+def objective(step: Any) -> str:
+    return str(step.get_all_params().get("loss_function", "unknown"))
+
+
 def add_facts(facts: InputFacts, step: Any, columns: list[str]) -> None:
     for index in step.get_cat_feature_indices():
         if index < len(columns):

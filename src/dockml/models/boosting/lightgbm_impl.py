@@ -34,6 +34,10 @@ def use_threads(step: Any, threads: int) -> None:
     step.set_params(n_jobs=threads)  # LightGBM's wrappers and dockml's file wrapper alike
 
 
+def objective(step: Any) -> str:
+    return str(step.booster_.dump_model(num_iteration=1).get("objective", "custom"))
+
+
 def add_facts(facts: InputFacts, step: Any, columns: list[str]) -> None:
     booster = step.booster_
     names = [str(name) for name in booster.feature_name()]

@@ -41,6 +41,11 @@ def use_threads(step: Any, threads: int) -> None:
     step.set_params(n_jobs=threads)
 
 
+def objective(step: Any) -> str:
+    name: str = json.loads(step.get_booster().save_config())["learner"]["objective"]["name"]
+    return name
+
+
 def add_facts(facts: InputFacts, step: Any, columns: list[str]) -> None:
     booster = step.get_booster()
     learner = json.loads(bytes(booster.save_raw("json")))["learner"]
