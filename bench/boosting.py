@@ -433,7 +433,7 @@ def target_rows(served: Served | None, baselines: Sequence[Baseline]) -> list[li
             "PASS" if passed else "MISS",
         ]
     ]
-    onnx = next((b for b in measured if b.label == "ONNX Runtime"), None)
+    onnx = next((b for b in measured if b.label.startswith("ONNX Runtime")), None)
     if onnx is not None and onnx.rows_per_s:
         # What dockml adds to the runtime it serves with (HTTP, JSON, batching), apart from the runtime's speed.
         served_ratio = served.batch.per_second * BATCH_ROWS / onnx.rows_per_s

@@ -31,7 +31,9 @@ SHAPES = (
     'a record {"feature": value, ...}, a list of records, {"instances": [[...], ...]} '
     'or {"columns": [...], "data": [[...], ...]}'
 )
-_NUMBERS = {int, float}
+_NUMBERS = {int, float, type(None)}
+"""Values the fast path takes: numbers, and null (NaN in a float table; numbers_fit refuses it
+where the model does not take a missing value, and the slow path then names it)."""
 
 
 def decode_json(payload: Any, signature: Signature) -> np.ndarray:
