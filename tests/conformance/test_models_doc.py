@@ -26,8 +26,8 @@ absolute), and the documented 4xx for bad input. Regenerate with
 **Runtime** is what `--runtime auto` chose: `onnx` when the compiled model passed the parity check,
 else `sklearn` (the model's own library: scikit-learn, XGBoost, LightGBM or CatBoost), with the
 check's reason (abridged). The *boosting* family is served from the libraries' scikit-learn
-wrappers pickled (`.joblib`) and from their native files (`_native`: XGBoost `.json`/`.ubj`,
-LightGBM `.txt`, CatBoost `.cbm`). **Inputs** says what the served model takes
+wrappers saved alone and in pipelines (`.joblib`, `.skops`) and from their native files
+(`_native`: XGBoost `.json`/`.ubj`, LightGBM `.txt`, CatBoost `.cbm`). **Inputs** says what the served model takes
 beyond plain numbers: *missing* (null, an empty cell: the inputs that allow one), *unknown* (string
 inputs that take categories the model never saw), *categories*, *text*, *boolean*. The same kinds
 served with `--runtime sklearn` take missing values wherever scikit-learn's `predict` answers for

@@ -613,6 +613,12 @@ def _clf(path: str, **params: Any) -> Callable[[], Any]:
     return _sk(path, **params)
 
 
+def _pipeline(*steps: Any) -> Any:
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(*steps)
+
+
 def _boosting(path: str, **params: Any) -> Callable[[], Any]:
     """A factory for ``xgboost.XGBClassifier(**params)`` and the like, one thread to train."""
 
@@ -973,6 +979,30 @@ KINDS: tuple[Kind, ...] = (
         unknown_ok={"colour": True, "size": True},
         save_as="native",
         native_suffix=".txt",
+    ),
+    Kind(
+        "xgboost_imputed_pipeline",
+        "boosting",
+        credit_coded,
+        lambda: _pipeline(
+            _sk("impute.SimpleImputer", strategy="median")(),
+            _boosting("xgboost.XGBClassifier", n_estimators=40, max_depth=4, random_state=0)(),
+        ),
+        takes_missing=True,
+        has_proba=True,
+    ),
+    Kind(
+        "lightgbm_one_hot_pipeline_skops",
+        "boosting",
+        shoppers_unseen,
+        encoded(
+            _sk("preprocessing.OneHotEncoder", handle_unknown="ignore"),
+            _boosting("lightgbm.LGBMClassifier", n_estimators=40, random_state=0),
+        ),
+        has_proba=True,
+        categories=SHOP_CATEGORIES,
+        unknown_ok={"city": True, "device": True},
+        save_as="skops",
     ),
     Kind(
         "catboost_classifier_nan",
