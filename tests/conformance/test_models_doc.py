@@ -54,6 +54,11 @@ about 1 ms; scikit-learn and the boosting libraries take 2 to 30 ms).
 - **CatBoost with categorical features**: CatBoost's ONNX export does not take them (CatBoost
   hashes categories inside the model); such a model is served by CatBoost, and its categorical
   inputs take any string (listed as *text* above: CatBoost records no closed set of categories).
+- **Beyond the battery**, found in a review and left to the parity check, which refuses them:
+  LightGBM objectives with a link function (poisson, gamma, tweedie), LightGBM's random-forest
+  mode, rankers and `zero_as_missing`; XGBoost's `multi:softmax`, `binary:logitraw`,
+  `reg:logistic`, `survival:cox`, dart and multi-output models; CatBoost's Poisson and Tweedie.
+  Each is served by its own library. (CatBoost models with several targets are refused at start.)
 
 Gradient-boosted trees compile as follows: XGBoost and LightGBM with onnxmltools' converters
 (their categorical features coded by a LabelEncoder in the graph, from the categories each model
