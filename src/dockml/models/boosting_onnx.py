@@ -87,7 +87,7 @@ def _lightgbm(lightgbm: Any) -> None:
             f"LightGbm{classifier.__name__}",
             _many_inputs(calculate_linear_classifier_output_shapes, classifier=True),
             convert,
-            options={"nocl": [True, False], "zipmap": [True, False, "columns"], "split": None},
+            options={**_ZIPMAP, "split": None},
         )
     for regressor in (lightgbm.LGBMRegressor, LightGBMRegressorFile):
         update_registered_converter(
@@ -125,18 +125,16 @@ def _codes_matrix(scope: Any, operator: Any, container: Any) -> Any:
     from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType, StringTensorType
 
     from dockml.models import boosting
-    from dockml.models.sklearn_structure import InputFacts
 
     names = [variable.onnx_name for variable in operator.inputs]
-    facts = InputFacts()
-    boosting.add_input_facts(facts, operator.raw_operator, names)
+    recorded = boosting.recorded_categories(operator.raw_operator, names)
     double = any(isinstance(variable.type, DoubleTensorType) for variable in operator.inputs)
     element = TensorProto.DOUBLE if double else TensorProto.FLOAT
     columns = []
     for variable in operator.inputs:
         source = variable.full_name
         if isinstance(variable.type, StringTensorType):
-            categories = facts.pandas_categories.get(variable.onnx_name)
+            categories = recorded.get(variable.onnx_name)
             if not categories:
                 raise NotImplementedError(f"{variable.onnx_name}: the model records no categories to code it with")
             source = scope.get_unique_variable_name(f"{variable.onnx_name}_code")

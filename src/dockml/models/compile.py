@@ -15,6 +15,7 @@ from dockml.models.base import LoadedModel
 from dockml.models.onnx import SIGNATURE_KEY
 from dockml.models.onnx_trees import track_missing_values
 from dockml.models.parity import ParityReport, compare, sample_table
+from dockml.models.sklearn_structure import final_estimator
 from dockml.signature import Signature, facts_of, facts_to_dict
 
 PARITY_KEY = "dockml.parity"
@@ -52,11 +53,6 @@ def _initial_types(signature: Signature, tensor_type: Any) -> list[tuple[str, An
     ]
 
 
-def _final_step(estimator: Any) -> Any:
-    steps = getattr(estimator, "steps", None)
-    return _final_step(steps[-1][1]) if steps else estimator
-
-
 def _convert(estimator: Any, signature: Signature, tensor_type: Any) -> Any:
     from skl2onnx import to_onnx
 
@@ -67,7 +63,7 @@ def _convert(estimator: Any, signature: Signature, tensor_type: Any) -> Any:
     register_fixes()
     # Options always name the final step: without any, skl2onnx adds a zipmap option that some
     # classifiers' converters refuse (LinearSVC). Probabilities as one matrix, not a list of dicts.
-    options = {id(_final_step(estimator)): {"zipmap": False} if signature.probabilities else {}}
+    options = {id(final_estimator(estimator)): {"zipmap": False} if signature.probabilities else {}}
     model = to_onnx(
         estimator, initial_types=_initial_types(signature, tensor_type), options=options, target_opset=TARGET_OPSET
     )

@@ -43,6 +43,17 @@ class InputFacts:
     open_strings: set[str] = field(default_factory=set)
     """Categorical columns that take any string: the model records no closed set (CatBoost)."""
 
+    def add_thresholds(self, thresholds: dict[str, Any]) -> None:
+        """Split thresholds per column: the parity check's edges and a trace of the training range."""
+        for column, values in thresholds.items():
+            edges = np.asarray(values, dtype=np.float64)
+            # A split that only sends missing values one way has an infinite threshold (LightGBM: 1e300).
+            edges = edges[np.isfinite(edges) & (np.abs(edges) < 1e30)]
+            if edges.size:
+                self.boundaries.setdefault(column, edges)
+                self.ranges.setdefault(column, (float(edges.min()), float(edges.max())))
+                self.typical.setdefault(column, round(float(np.median(edges)), 3))
+
 
 def steps_of(estimator: Any) -> list[Any]:
     steps = getattr(estimator, "steps", None)
@@ -157,10 +168,7 @@ def input_facts(estimator: Any, columns: list[str]) -> InputFacts:
             boosting.add_input_facts(facts, step, picked)
         else:
             _add_ranges(facts, step, picked)
-            for column, thresholds in split_thresholds(step, picked).items():
-                facts.boundaries.setdefault(column, thresholds)
-                facts.ranges.setdefault(column, (float(thresholds.min()), float(thresholds.max())))
-                facts.typical.setdefault(column, round(float(np.median(thresholds)), 3))
+            facts.add_thresholds(split_thresholds(step, picked))
     return facts
 
 

@@ -145,17 +145,12 @@ def add_input_facts(facts: InputFacts, step: Any, columns: list[str]) -> None:
         _impl(library).add_facts(facts, step, columns)
 
 
-def add_thresholds(facts: InputFacts, thresholds: dict[str, Any]) -> None:
-    """Split thresholds per column: the check rows' edges and a trace of the training range."""
-    for column, values in thresholds.items():
-        finite = np.asarray(values, dtype=np.float64)
-        # LightGBM writes 1e300 for a split that only sends missing values one way: no value's edge.
-        finite = finite[np.isfinite(finite) & (np.abs(finite) < 1e30)]
-        if not finite.size:
-            continue
-        facts.boundaries.setdefault(column, finite)
-        facts.ranges.setdefault(column, (float(finite.min()), float(finite.max())))
-        facts.typical.setdefault(column, round(float(np.median(finite)), 3))
+def recorded_categories(step: Any, columns: list[str]) -> dict[str, tuple[str, ...]]:
+    """The categories of each ``category`` input, as the model codes them (position = code),
+    without reading its trees."""
+    library = library_of(step)
+    categories: dict[str, tuple[str, ...]] = {} if library is None else _impl(library).categories(step, columns)
+    return categories
 
 
 def string_categories(column: str, categories: tuple[Any, ...], library: str) -> tuple[str, ...]:

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockml.errors import ConfigError
-from dockml.models.boosting import add_thresholds
 
 if TYPE_CHECKING:
     from dockml.models.sklearn_structure import InputFacts
@@ -77,4 +76,8 @@ def add_facts(facts: InputFacts, step: Any, columns: list[str]) -> None:
         if index < len(columns):
             facts.open_strings.add(columns[index])
     borders = step.get_borders() or {}
-    add_thresholds(facts, {columns[int(i)]: values for i, values in borders.items() if int(i) < len(columns)})
+    facts.add_thresholds({columns[int(i)]: values for i, values in borders.items() if int(i) < len(columns)})
+
+
+def categories(step: Any, columns: list[str]) -> dict[str, tuple[str, ...]]:
+    return {}  # CatBoost hashes its categories: it records no closed set

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dockml.errors import ConfigError
-from dockml.models.boosting import add_thresholds, string_categories
+from dockml.models.boosting import string_categories
 
 if TYPE_CHECKING:
     from dockml.models.sklearn_structure import InputFacts
@@ -39,23 +39,22 @@ def objective(step: Any) -> str:
 
 
 def add_facts(facts: InputFacts, step: Any, columns: list[str]) -> None:
+    for column, recorded in categories(step, columns).items():
+        facts.pandas_categories[column] = facts.categories[column] = recorded
     booster = step.booster_
-    names = [str(name) for name in booster.feature_name()]
-    by_name = dict(zip(names, columns, strict=False))
-    _add_categories(facts, booster, names, by_name)
+    by_name = dict(zip([str(name) for name in booster.feature_name()], columns, strict=False))
     trees = booster.trees_to_dataframe()
     splits = trees[(trees["decision_type"] == "<=") & trees["threshold"].notna()]
-    add_thresholds(
-        facts,
+    facts.add_thresholds(
         {
             by_name[str(name)]: group["threshold"].to_numpy(np.float64)
             for name, group in splits.groupby("split_feature")
             if str(name) in by_name
-        },
+        }
     )
 
 
-def _add_categories(facts: InputFacts, booster: Any, names: list[str], by_name: dict[str, str]) -> None:
+def categories(step: Any, columns: list[str]) -> dict[str, tuple[str, ...]]:
     """pandas ``category`` columns, with the categories LightGBM maps to codes at predict time.
 
     The model records the categories of every pandas ``category`` column in column order, but not
@@ -63,9 +62,12 @@ def _add_categories(facts: InputFacts, booster: Any, names: list[str], by_name: 
     ``categorical_feature="auto"``, the default, makes); a different count is refused rather than
     guessed. (An explicit ``categorical_feature`` list as long as the pandas columns cannot be told
     from "auto": docs/models.md says so.)"""
+    booster = step.booster_
     recorded = booster.pandas_categorical or []
     if not recorded:
-        return
+        return {}
+    names = [str(name) for name in booster.feature_name()]
+    by_name = dict(zip(names, columns, strict=False))
     categorical = [names[i] for i in _categorical_indices(booster, names)]
     if len(categorical) != len(recorded):
         raise ConfigError(
@@ -74,11 +76,10 @@ def _add_categories(facts: InputFacts, booster: Any, names: list[str], by_name: 
             "belong to; train with pandas category dtype for exactly the categorical columns "
             "(categorical_feature='auto')"
         )
-    for name, categories in zip(categorical, recorded, strict=True):
-        column = by_name[name]
-        facts.pandas_categories[column] = facts.categories[column] = string_categories(
-            column, tuple(categories), "LightGBM"
-        )
+    return {
+        by_name[name]: string_categories(by_name[name], tuple(values), "LightGBM")
+        for name, values in zip(categorical, recorded, strict=True)
+    }
 
 
 def _categorical_indices(booster: Any, names: list[str]) -> list[int]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dockml.models.boosting import add_thresholds, string_categories
+from dockml.models.boosting import string_categories
 
 if TYPE_CHECKING:
     from dockml.models.sklearn_structure import InputFacts
@@ -46,23 +46,28 @@ def objective(step: Any) -> str:
     return name
 
 
-def add_facts(facts: InputFacts, step: Any, columns: list[str]) -> None:
+def categories(step: Any, columns: list[str]) -> dict[str, tuple[str, ...]]:
     booster = step.get_booster()
+    types = booster.feature_types or []
+    if "c" not in types:  # the model's JSON (all its trees) is read only for its categories
+        return {}
     learner = json.loads(bytes(booster.save_raw("json")))["learner"]
-    types = learner.get("feature_types") or []
     encodings = learner["gradient_booster"].get("model", {}).get("cats", {}).get("enc", [])
+    found = {}
     for index, kind in enumerate(types):
-        if kind != "c" or index >= len(columns):
-            continue
-        categories = _categories(encodings[index]) if index < len(encodings) else ()
-        if categories:
-            column = columns[index]
-            facts.pandas_categories[column] = facts.categories[column] = string_categories(
-                column, categories, "XGBoost"
-            )
-            # XGBoost 3.2 answers for some unseen categories as for a neighbour in sorted order and
-            # fails for others: refused, never guessed.
-            facts.unseen_refused.add(column)
+        recorded = _categories(encodings[index]) if kind == "c" and index < len(encodings) else ()
+        if recorded and index < len(columns):
+            found[columns[index]] = string_categories(columns[index], recorded, "XGBoost")
+    return found
+
+
+def add_facts(facts: InputFacts, step: Any, columns: list[str]) -> None:
+    for column, recorded in categories(step, columns).items():
+        facts.pandas_categories[column] = facts.categories[column] = recorded
+        # XGBoost 3.2 answers for some unseen categories as for a neighbour in sorted order and
+        # fails for others: refused, never guessed.
+        facts.unseen_refused.add(column)
+    booster = step.get_booster()
     try:
         trees = booster.trees_to_dataframe()
     except ValueError:  # a linear booster (gblinear) has no trees, and no thresholds to check at
@@ -70,9 +75,8 @@ def add_facts(facts: InputFacts, step: Any, columns: list[str]) -> None:
     splits = trees[trees["Feature"] != "Leaf"].dropna(subset=["Split"])
     names = booster.feature_names or [f"f{i}" for i in range(len(columns))]
     by_name = dict(zip(names, columns, strict=False))
-    add_thresholds(
-        facts,
-        {by_name[str(name)]: group["Split"].to_numpy(np.float64) for name, group in splits.groupby("Feature")},
+    facts.add_thresholds(
+        {by_name[str(name)]: group["Split"].to_numpy(np.float64) for name, group in splits.groupby("Feature")}
     )
 
 
