@@ -15,7 +15,7 @@ from dockml.batching import Batcher, BatchingPolicy
 from dockml.codecs.predictions import PredictionEncoder
 from dockml.config import ModelSpec, Settings, available_cores, cache_home
 from dockml.errors import ConfigError, DockmlError, ModelNotFound, PredictionFailed
-from dockml.models import LoadedModel, Outputs, library_threads, load_model
+from dockml.models import LoadedModel, Outputs, Runtime, library_threads, load_model
 from dockml.signature import Signature
 
 log = logging.getLogger("dockml.service")
@@ -28,7 +28,7 @@ class ModelService:
     """One served model: its runtime, signature and how its answers are encoded."""
 
     spec: ModelSpec
-    loaded: LoadedModel
+    loaded: LoadedModel[Runtime]
     load_seconds: float
     policy: BatchingPolicy = field(default_factory=BatchingPolicy)
     probability_decimals: int | None = None
@@ -102,7 +102,7 @@ class ModelService:
             "signature": self.signature.to_dict(),
             "endpoints": {route: f"{prefix}/{route}" for route in self.routes()},
             "load_seconds": round(self.load_seconds, 4),
-            "details": self.loaded.info,
+            "details": self.loaded.details.to_dict(),
         }
 
 

@@ -47,7 +47,7 @@ def test_xgboost_file_gives_names_categories_and_classes(tmp_path: Path) -> None
     assert features["city"].allows_unknown is False
     assert features["income"].allows_missing
     assert loaded.signature.classes == (0, 1)
-    assert loaded.info["libraries"] == {"xgboost": pytest.importorskip("xgboost").__version__}
+    assert loaded.details.source.estimator.libraries == {"xgboost": pytest.importorskip("xgboost").__version__}
 
 
 def test_lightgbm_text_file_answers_as_its_booster(tmp_path: Path) -> None:
@@ -221,7 +221,7 @@ def test_models_say_their_library_and_objective_compiled_or_not(tmp_path: Path) 
     expected = {"estimator": "XGBClassifier", "objective": "binary:logistic"}
     for runtime in ("sklearn", "auto"):
         for cache in ("miss", "hit"):  # a compiled model from the cache says the same
-            info = load_model(model_spec(str(path)), runtime=runtime, cache_dir=tmp_path / "cache").info
+            info = load_model(model_spec(str(path)), runtime=runtime, cache_dir=tmp_path / "cache").details.to_dict()
             assert {key: info[key] for key in expected} == expected, (runtime, cache)
             assert set(info["libraries"]) == {"xgboost"}
             if runtime == "auto":

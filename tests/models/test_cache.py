@@ -21,7 +21,7 @@ from dockml.models import load_model
 def _compiled(tmp_path: Path) -> tuple[Path, Path]:
     path = trained.regression_skops(tmp_path)
     cache = tmp_path / "cache"
-    assert load_model(model_spec(str(path)), cache_dir=cache).info["onnx"]["cache"] == "miss"
+    assert load_model(model_spec(str(path)), cache_dir=cache).details.compilation.cache == "miss"
     return path, cache
 
 
@@ -34,7 +34,7 @@ def test_a_replaced_compiled_file_is_not_served(tmp_path: Path, demo_models: dic
     (other_entry,) = (tmp_path / "other").glob("*.onnx")
     shutil.copyfile(other_entry, entry)
     again = load_model(model_spec(str(path)), cache_dir=cache)
-    assert again.info["onnx"]["cache"] == "miss"
+    assert again.details.compilation.cache == "miss"
     assert again.signature.names == ("a", "b")
 
 
@@ -60,8 +60,8 @@ def test_a_damaged_entry_is_compiled_again(tmp_path: Path) -> None:
     entry.write_bytes(b"not a model")
     entry.with_suffix(".sha256").write_text(hashlib.sha256(b"not a model").hexdigest())
     again = load_model(model_spec(str(path)), cache_dir=cache)
-    assert (again.runtime.name, again.info["onnx"]["cache"]) == ("onnx", "miss")
-    assert load_model(model_spec(str(path)), cache_dir=cache).info["onnx"]["cache"] == "hit"
+    assert (again.runtime.name, again.details.compilation.cache) == ("onnx", "miss")
+    assert load_model(model_spec(str(path)), cache_dir=cache).details.compilation.cache == "hit"
 
 
 def test_an_unwritable_cache_folder_means_no_cache_and_one_warning(

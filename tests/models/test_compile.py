@@ -12,6 +12,7 @@ import pytest
 import trained
 from dockml.config import model_spec
 from dockml.models import load_model
+from dockml.models.details import ServedBySklearn
 from dockml.models.parity import CheckRows, compare, sample_table
 from dockml.models.sklearn import load_sklearn
 
@@ -46,7 +47,7 @@ def test_forest_compiles_with_scikit_learns_missing_value_branches(demo_models):
     original = load_sklearn(spec, trust_pickle=False)
     compiled = load_model(spec, runtime="onnx")
     assert all(f.allows_missing for f in compiled.signature.features)
-    assert compiled.info["onnx"]["parity"]["missing_rows"] > 0
+    assert compiled.details.compilation.parity.missing_rows > 0
     table = load_iris_with_gaps()
     rows = CheckRows(table, missing_rows=len(table))
     assert compare(original.runtime, compiled.runtime, rows, original.signature).label_mismatches == 0
@@ -67,7 +68,7 @@ def test_compiled_model_that_answers_nan_otherwise_refuses_missing_values(demo_m
     monkeypatch.setattr("dockml.models.compile.track_missing_values", lambda model, estimator: None)
     compiled = load_model(model_spec(str(demo_models["iris"])), runtime="onnx")
     assert not any(f.allows_missing for f in compiled.signature.features)
-    assert "--runtime sklearn" in compiled.info["onnx"]["parity"]["reason"]
+    assert "--runtime sklearn" in compiled.details.compilation.parity.reason
 
 
 def test_regression_compiles_within_tolerance(tmp_path):
@@ -90,8 +91,8 @@ def test_model_skl2onnx_cannot_convert_falls_back_to_sklearn_with_the_reason(tmp
     path = trained.function_transformer_skops(tmp_path)
     loaded = load_model(model_spec(str(path)), runtime="auto")
     assert loaded.runtime.name == "sklearn"
-    assert loaded.info["onnx"]["compiled"] is False
-    assert "FunctionTransformer" in loaded.info["onnx"]["reason"]
+    assert isinstance(loaded.details.compilation, ServedBySklearn)
+    assert "FunctionTransformer" in loaded.details.compilation.reason
     assert "served by scikit-learn" in caplog.text
 
 
@@ -108,9 +109,9 @@ def test_compiled_model_is_cached_by_the_source_sha256(tmp_path):
     cache = tmp_path / "cache"
     first = load_model(model_spec(str(path)), runtime="auto", cache_dir=cache)
     second = load_model(model_spec(str(path)), runtime="auto", cache_dir=cache)
-    assert first.info["onnx"]["cache"] == "miss"
-    assert second.info["onnx"]["cache"] == "hit"
-    assert second.info["onnx"]["parity"]["passed"] is True
+    assert first.details.compilation.cache == "miss"
+    assert second.details.compilation.cache == "hit"
+    assert second.details.compilation.parity.passed is True
     (entry,) = cache.glob("*.onnx")
     assert entry.stat().st_mode & 0o777 == 0o644  # an image's user must read it; it was 0600
 
@@ -196,6 +197,6 @@ def test_check_rows_sit_on_split_thresholds_and_catch_a_graph_that_rounds_otherw
     rows = sample_table(original.signature, original.ranges, None, original.boundaries)
     thresholds = np.concatenate(list(original.boundaries.values()))
     assert np.isin(rows.table.astype(np.float32), thresholds.astype(np.float32)).any()
-    graph = _convert(original.runtime.estimator_, original.signature, DoubleTensorType)  # type: ignore[attr-defined]
+    graph = _convert(original.runtime.estimator, original.signature, DoubleTensorType)
     doubled = OnnxRuntime.from_session(session(graph.SerializeToString()), probabilities=True)
     assert not compare(original.runtime, doubled, rows, original.signature).passed

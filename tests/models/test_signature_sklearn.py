@@ -179,7 +179,7 @@ def test_file_that_is_not_skops_is_refused(tmp_path: Path) -> None:
 
 
 def test_skops_file_records_the_sklearn_version_it_was_saved_with(tmp_path: Path) -> None:
-    assert load(iris_on_array(tmp_path)).info["saved_with_sklearn"] == sklearn.__version__
+    assert load(iris_on_array(tmp_path)).details.runtime.saved_with_sklearn == sklearn.__version__
 
 
 @pytest.fixture()
@@ -192,7 +192,7 @@ def old_pickle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_sklearn_version_mismatch_is_recorded(old_pickle: Path) -> None:
-    assert load(old_pickle, trust_pickle=True).info["saved_with_sklearn"] == "0.0.1"
+    assert load(old_pickle, trust_pickle=True).details.runtime.saved_with_sklearn == "0.0.1"
 
 
 def test_sklearn_version_mismatch_is_logged(old_pickle: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -58,7 +58,8 @@ def plan_build(
         else:
             source, file = spec.path, f"{spec.name}{spec.path.suffix.lower()}"
             needs_sklearn = True
-            libraries.update(loaded.info.get("libraries", {}))
+            estimator = loaded.details.source.estimator
+            libraries.update(estimator.libraries if estimator is not None else ())
         artifacts[spec.name] = source
         side = side_file_for(spec.path)
         if side.is_file():

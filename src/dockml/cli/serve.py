@@ -192,7 +192,7 @@ def _announce(settings: Settings, registry: Registry) -> None:
             f"inputs: {_shortened(signature.names)})",
             flush=True,
         )
-        if service.loaded.info.get("feature_names_from") == "position":
+        if service.loaded.details.source.feature_names_from == "position":
             side_file = side_file_for(Path(service.spec.path))
             print(
                 f"    trained without feature names, so its inputs are named by position; name them with "

@@ -13,15 +13,19 @@ import importlib.metadata
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from dockml.config import ModelSpec
 from dockml.errors import ConfigError, DockmlError
-from dockml.models.base import LoadedModel, Outputs, Runtime
+from dockml.models.base import LoadedModel, OnnxBacked, Outputs, Runtime
+from dockml.models.details import CompiledToOnnx, ModelDetails, ServedBySklearn
 
-__all__ = ["RUNTIMES", "LoadedModel", "Outputs", "Runtime", "load_model"]
+if TYPE_CHECKING:
+    from dockml.models.parity import ParityReport
+
+__all__ = ["RUNTIMES", "LoadedModel", "ModelDetails", "Outputs", "Runtime", "load_model"]
 
 RUNTIMES = ("auto", "onnx", "sklearn")
 SAMPLE_MAX_ROWS = 10_000
@@ -35,7 +39,7 @@ def load_model(
     runtime: str = "auto",
     cache_dir: Path | None = None,
     threads: int = 1,
-) -> LoadedModel:
+) -> LoadedModel[Runtime]:
     """Load ``spec.path`` with the runtime its format needs (or ``runtime`` asks for)."""
     from dockml.models.onnx import load_onnx
 
@@ -65,17 +69,16 @@ def load_model(
     if cache is not None and entry is not None and cache.lookup(entry) is not None:
         try:
             loaded = load_onnx(replace(spec, path=entry), threads=threads)
-            return _compiled_info(loaded, spec, compiled_report(loaded), cache="hit")
+            return _as_compiled(loaded, spec, compiled_report(loaded.runtime), cache="hit")
         except ConfigError as error:  # a damaged entry: compile again
             log.warning("cached compiled model %s cannot be loaded (%s); compiling again", entry, error.detail)
             cache.discard(entry)
 
     original = load_sklearn(spec, trust_pickle=trust_pickle)
     if spec.meta.sample is not None:
-        original.sample = read_sample(spec.meta.sample, original)
+        original = replace(original, sample=read_sample(spec.meta.sample, original))
     if runtime == "sklearn":
-        original.info["onnx"] = {"compiled": False, "reason": "--runtime sklearn"}
-        return original
+        return _served_by_sklearn(original, "--runtime sklearn")
     compiled = compile_sklearn(original, threads=threads)
     if compiled.onnx_bytes is None:
         if runtime == "onnx":
@@ -83,8 +86,7 @@ def load_model(
         log.warning(
             "model %r is served by scikit-learn; its ONNX compilation was not used: %s", spec.name, compiled.reason
         )
-        original.info["onnx"] = {"compiled": False, "reason": compiled.reason}
-        return original
+        return _served_by_sklearn(original, compiled.reason)
     stored = cache.store(entry, compiled.onnx_bytes) if cache is not None and entry is not None else None
     if stored is not None:
         loaded = load_onnx(replace(spec, path=stored), threads=threads)
@@ -96,10 +98,10 @@ def load_model(
             target.write_bytes(compiled.onnx_bytes)
             loaded = load_onnx(replace(spec, path=target), threads=threads)
     assert compiled.report is not None
-    return _compiled_info(loaded, spec, compiled.report.to_dict(), cache="miss")
+    return _as_compiled(loaded, spec, compiled.report, cache="miss")
 
 
-def read_sample(path: Path, loaded: LoadedModel) -> np.ndarray:
+def read_sample(path: Path, loaded: LoadedModel[Runtime]) -> np.ndarray:
     """The user's typical rows (a CSV with a header), checked like an upload."""
     from dockml.codecs.csv import decode_csv
 
@@ -125,14 +127,18 @@ def check_sha256(spec: ModelSpec) -> None:
         )
 
 
-def _compiled_info(loaded: LoadedModel, spec: ModelSpec, report: dict[str, Any] | None, *, cache: str) -> LoadedModel:
+def _served_by_sklearn(loaded: LoadedModel[Runtime], reason: str) -> LoadedModel[Runtime]:
+    return replace(loaded, details=replace(loaded.details, compilation=ServedBySklearn(reason)))
+
+
+def _as_compiled(
+    loaded: LoadedModel[OnnxBacked], spec: ModelSpec, report: ParityReport | None, *, cache: Literal["hit", "miss"]
+) -> LoadedModel[OnnxBacked]:
+    """The compiled model tells of the file it came from, as that file would, and of its compilation."""
     from dockml.models.compile import compiled_source
 
-    loaded.info.update(
-        {
-            "format": spec.path.suffix.lower().lstrip("."),
-            "onnx": {"compiled": True, "parity": report, "cache": cache},
-            **compiled_source(loaded),
-        }
+    details = loaded.details
+    source = replace(
+        details.source, format=spec.path.suffix.lower().lstrip("."), estimator=compiled_source(loaded.runtime)
     )
-    return loaded
+    return replace(loaded, details=replace(details, source=source, compilation=CompiledToOnnx(report, cache)))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
+from dockml.models.details import ModelDetails
 from dockml.signature import Signature
 
 
@@ -28,13 +29,34 @@ class Runtime(Protocol):
     def predict(self, table: np.ndarray) -> Outputs: ...
 
 
-@dataclass(slots=True)
-class LoadedModel:
-    """A runtime with its signature and what the loader learned on the way."""
+@runtime_checkable
+class SklearnBacked(Runtime, Protocol):
+    """A runtime that predicts with a scikit-learn-style estimator: what compile.py converts, and
+    what library_threads.py gives the worker's threads to."""
 
-    runtime: Runtime
+    @property
+    def estimator(self) -> Any: ...
+
+
+class OnnxBacked(Runtime, Protocol):
+    """A runtime that predicts with an ONNX graph, whose metadata a compiled model fills."""
+
+    def metadata(self) -> dict[str, str]:
+        """The graph's custom metadata (``metadata_props``)."""
+
+
+RuntimeT = TypeVar("RuntimeT", bound=Runtime, covariant=True)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedModel(Generic[RuntimeT]):
+    """A runtime with its signature and what the loader learned on the way. Typed by its runtime,
+    so what needs a scikit-learn estimator or an ONNX graph says so (``LoadedModel[SklearnBacked]``)."""
+
+    runtime: RuntimeT
     signature: Signature
-    info: dict[str, Any] = field(default_factory=dict)
+    details: ModelDetails
+    """What GET /models/NAME tells of the model (``details.to_dict()``)."""
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     """Known training range per numeric feature, where the model keeps a trace of it."""
     boundaries: dict[str, np.ndarray] = field(default_factory=dict)

@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from dockml.models.base import LoadedModel
+from dockml.models.base import LoadedModel, OnnxBacked, SklearnBacked
+from dockml.models.details import Estimator
 from dockml.models.onnx import SIGNATURE_KEY
 from dockml.models.onnx_trees import track_missing_values
 from dockml.models.parity import ParityReport, compare, sample_table
@@ -20,8 +21,7 @@ from dockml.signature import Signature, facts_of, facts_to_dict
 
 PARITY_KEY = "dockml.parity"
 SOURCE_KEY = "dockml.source"
-SOURCE_FIELDS = ("estimator", "libraries", "objective")
-"""What GET /models/NAME tells of the model a compiled file came from."""
+"""What GET /models/NAME tells of the model a compiled file came from: ``Estimator.to_dict()``."""
 TARGET_OPSET = {"": 18, "ai.onnx.ml": 3}
 """ai.onnx.ml 3 has the tree ensembles every converter writes (onnxmltools' and skl2onnx's would
 otherwise ask for version 4 or 5, which they cannot build); opset 18 runs on ONNX Runtime >= 1.17."""
@@ -71,7 +71,7 @@ def _convert(estimator: Any, signature: Signature, tensor_type: Any) -> Any:
     return model
 
 
-def compile_sklearn(loaded: LoadedModel, *, threads: int = 1) -> Compiled:
+def compile_sklearn(loaded: LoadedModel[SklearnBacked], *, threads: int = 1) -> Compiled:
     """Convert with float tensors, else double; keep the first that passes the parity check."""
     try:
         from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
@@ -79,7 +79,7 @@ def compile_sklearn(loaded: LoadedModel, *, threads: int = 1) -> Compiled:
         return Compiled(None, None, "skl2onnx is not installed (pip install 'dockml[sklearn]')")
     from dockml.models.onnx import OnnxRuntime, session
 
-    estimator = loaded.runtime.estimator_  # type: ignore[attr-defined]
+    estimator = loaded.runtime.estimator
     signature = loaded.signature
     if signature.multi_output and signature.task != "regression":
         return Compiled(None, None, "multi-output classifiers are served by scikit-learn")
@@ -108,13 +108,14 @@ def compile_sklearn(loaded: LoadedModel, *, threads: int = 1) -> Compiled:
             reasons.append(f"{tensor_type.__name__}: {type(error).__name__}: {str(error).splitlines()[0][:200]}")
             continue
         if report.passed:
-            named = loaded.info.get("feature_names_from") in ("model", "text")
+            source = loaded.details.source
+            named = source.feature_names_from in ("model", "text")
             _set_metadata(
                 model,
                 {
                     SIGNATURE_KEY: signature_metadata(served, named=named),
                     PARITY_KEY: json.dumps(report.to_dict()),
-                    SOURCE_KEY: json.dumps({key: loaded.info[key] for key in SOURCE_FIELDS if key in loaded.info}),
+                    SOURCE_KEY: json.dumps(source.estimator.to_dict() if source.estimator is not None else {}),
                 },
             )
             return Compiled(model.SerializeToString(), report)
@@ -139,20 +140,17 @@ def _set_metadata(model: Any, values: dict[str, str]) -> None:
         entry.key, entry.value = key, value
 
 
-def compiled_report(loaded: LoadedModel) -> dict[str, Any] | None:
+def compiled_report(runtime: OnnxBacked) -> ParityReport | None:
     """The parity report stored in a compiled model, if it has one."""
-    report: dict[str, Any] | None = _stored(loaded, PARITY_KEY)
-    return report
+    stored = _stored(runtime, PARITY_KEY)
+    return ParityReport(**stored) if stored is not None else None
 
 
-def compiled_source(loaded: LoadedModel) -> dict[str, Any]:
+def compiled_source(runtime: OnnxBacked) -> Estimator | None:
     """What a compiled model records of the model it came from (its estimator, libraries, objective)."""
-    source: dict[str, Any] = _stored(loaded, SOURCE_KEY) or {}
-    return source
+    return Estimator.from_dict(_stored(runtime, SOURCE_KEY) or {})
 
 
-def _stored(loaded: LoadedModel, key: str) -> Any:
-    from dockml.models.onnx import metadata
-
-    values = metadata(loaded.runtime.session_)  # type: ignore[attr-defined]
+def _stored(runtime: OnnxBacked, key: str) -> Any:
+    values = runtime.metadata()
     return json.loads(values[key]) if key in values else None

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from dockml.models import boosting
+from dockml.models.base import Runtime, SklearnBacked
 
 
 @contextlib.contextmanager
@@ -28,9 +28,9 @@ def one_while_loading() -> Iterator[None]:
         yield
 
 
-def use(threads: int, runtimes: Iterable[Any]) -> None:
+def use(threads: int, runtimes: Iterable[Runtime]) -> None:
     """In the serving process: OpenMP and the boosting libraries on ``threads`` threads."""
-    estimators = [runtime.estimator_ for runtime in runtimes if hasattr(runtime, "estimator_")]
+    estimators = [runtime.estimator for runtime in runtimes if isinstance(runtime, SklearnBacked)]
     if not estimators:
         return
     with contextlib.suppress(ImportError):

@@ -13,6 +13,7 @@ import onnxruntime as ort
 from dockml.config import ModelSpec
 from dockml.errors import ConfigError
 from dockml.models.base import LoadedModel, Outputs
+from dockml.models.details import FeatureNamesFrom, ModelDetails, OnnxFacts, OnnxInput, Source
 from dockml.signature import FeatureKind, ModelFacts, build_signature, facts_from_dict, positional_names
 
 _NUMPY_TYPES = {
@@ -62,6 +63,9 @@ class OnnxRuntime:
         (A compiled model without predict_proba still has one: decision scores, distances.)"""
         label_output, proba_output = _outputs(session)
         return cls(session, label_output, proba_output if probabilities is not False else None)
+
+    def metadata(self) -> dict[str, str]:
+        return custom_metadata(self.session_)
 
     def _feeds(self, table: np.ndarray) -> dict[str, np.ndarray]:
         if self.single_tensor_:
@@ -115,7 +119,7 @@ def _graph_class_labels(path: Path) -> list[Any]:
     return []
 
 
-def metadata(onnx_session: ort.InferenceSession) -> dict[str, str]:
+def custom_metadata(onnx_session: ort.InferenceSession) -> dict[str, str]:
     return dict(onnx_session.get_modelmeta().custom_metadata_map)
 
 
@@ -161,15 +165,15 @@ def check_external_data(path: Path) -> None:
                 )
 
 
-def load_onnx(spec: ModelSpec, *, threads: int = 1) -> LoadedModel:
+def load_onnx(spec: ModelSpec, *, threads: int = 1) -> LoadedModel[OnnxRuntime]:
     path, meta = spec.path, spec.meta
     check_external_data(path)
     try:
         onnx_session = session(str(path), threads)
     except Exception as error:  # noqa: BLE001 - onnxruntime raises its own untyped errors for bad files
         raise ConfigError(f"{path} is not a model ONNX Runtime can load: {str(error).splitlines()[0]}") from None
-    stored_metadata = metadata(onnx_session)
-    names_from = "model"
+    stored_metadata = custom_metadata(onnx_session)
+    names_from: FeatureNamesFrom = "model"
     if SIGNATURE_KEY in stored_metadata:
         # Compiled by dockml: the original model's signature travels with the file.
         stored = json.loads(stored_metadata[SIGNATURE_KEY])
@@ -193,12 +197,13 @@ def load_onnx(spec: ModelSpec, *, threads: int = 1) -> LoadedModel:
             probabilities=runtime.has_proba_,
         )
     signature = build_signature(facts, meta)
-    info = {
-        "format": "onnx",
-        "onnxruntime_version": ort.__version__,
-        "inputs": [{"name": i.name, "type": i.type, "shape": i.shape} for i in onnx_session.get_inputs()],
-        "probabilities": runtime.has_proba_,
-        "threads": threads,
-        "feature_names_from": names_from,
-    }
-    return LoadedModel(runtime=runtime, signature=signature, info=info)
+    details = ModelDetails(
+        source=Source(format="onnx", feature_names_from=names_from),
+        runtime=OnnxFacts(
+            onnxruntime_version=ort.__version__,
+            inputs=tuple(OnnxInput(i.name, i.type, tuple(i.shape)) for i in onnx_session.get_inputs()),
+            threads=threads,
+        ),
+        probabilities=runtime.has_proba_,
+    )
+    return LoadedModel(runtime=runtime, signature=signature, details=details)

@@ -16,6 +16,7 @@ from dockml.config import ModelMeta, ModelSpec
 from dockml.errors import ConfigError, DockmlError, MissingDependency, UnsafeModelFile
 from dockml.models import boosting, probes
 from dockml.models.base import LoadedModel, Outputs
+from dockml.models.details import Estimator, FeatureNamesFrom, ModelDetails, SklearnFacts, Source
 from dockml.models.sklearn_structure import TEXT_INPUT, InputFacts, input_facts, takes_text_only
 from dockml.signature import ModelFacts, Signature, Task, build_signature, positional_names
 
@@ -74,17 +75,17 @@ class SklearnRuntime:
     name = "sklearn"
 
     def __init__(self, estimator: Any, adapter: InputAdapter, *, probabilities: bool) -> None:
-        self.estimator_ = estimator
+        self.estimator = estimator  # public: what base.SklearnBacked promises compile.py
         self.adapter_ = adapter
         self.has_proba_ = probabilities
         self.one_label_column_ = boosting.labels_in_a_column(estimator)
 
     def predict(self, table: np.ndarray) -> Outputs:
         features = self.adapter_(table)
-        labels = np.asarray(self.estimator_.predict(features))
+        labels = np.asarray(self.estimator.predict(features))
         if labels.ndim == 2 and labels.shape[1] == 1 and self.one_label_column_:
             labels = labels[:, 0]
-        probabilities = self.estimator_.predict_proba(features) if self.has_proba_ else None
+        probabilities = self.estimator.predict_proba(features) if self.has_proba_ else None
         return Outputs(labels=labels, probabilities=probabilities)
 
 
@@ -161,7 +162,7 @@ def _load_pickle(path: Path, trust_pickle: bool) -> Any:
         raise
 
 
-def load_sklearn(spec: ModelSpec, *, trust_pickle: bool) -> LoadedModel:
+def load_sklearn(spec: ModelSpec, *, trust_pickle: bool) -> LoadedModel[SklearnRuntime]:
     sklearn = _require_sklearn()
     path, meta = spec.path, spec.meta
     saved_with = None
@@ -205,24 +206,26 @@ def load_sklearn(spec: ModelSpec, *, trust_pickle: bool) -> LoadedModel:
     facts = _with_outputs(facts, estimator, adapter, draft, path)
     runtime = SklearnRuntime(estimator, adapter, probabilities=facts.probabilities)
     signature = _with_probes(facts, runtime, meta, inputs.unseen_refused)
-    info = {
-        "format": path.suffix.lower().lstrip("."),
-        "estimator": type(estimator).__name__,
-        "sklearn_version": sklearn.__version__,
-        "saved_with_sklearn": saved_with,
-        "probabilities": facts.probabilities,
-        "feature_names_from": names_from,
-    }
-    libraries = boosting.libraries_in(estimator)
-    if libraries:
-        info["libraries"] = {name: boosting.installed_version(name) for name in sorted(libraries)}
-        info["objective"] = boosting.objective(estimator)
+    libraries = sorted(boosting.libraries_in(estimator))
+    details = ModelDetails(
+        source=Source(
+            format=path.suffix.lower().lstrip("."),
+            feature_names_from=names_from,
+            estimator=Estimator(
+                type(estimator).__name__,
+                libraries={name: boosting.installed_version(name) for name in libraries},
+                objective=boosting.objective(estimator) if libraries else None,
+            ),
+        ),
+        runtime=SklearnFacts(sklearn_version=sklearn.__version__, saved_with_sklearn=saved_with),
+        probabilities=facts.probabilities,
+    )
     return LoadedModel(
-        runtime=runtime, signature=signature, info=info, ranges=inputs.ranges, boundaries=inputs.boundaries
+        runtime=runtime, signature=signature, details=details, ranges=inputs.ranges, boundaries=inputs.boundaries
     )
 
 
-def _input_names(estimator: Any, meta: ModelMeta, path: Path) -> tuple[list[str], str]:
+def _input_names(estimator: Any, meta: ModelMeta, path: Path) -> tuple[list[str], FeatureNamesFrom]:
     """The input names and where they came from: the model, the side file, or their position."""
     feature_names = getattr(estimator, "feature_names_in_", None)
     if feature_names is None:
@@ -256,7 +259,7 @@ def _task(estimator: Any) -> Task:
 
 
 def _adapter(
-    estimator: Any, names: list[str], names_from: str, signature: Signature, inputs: InputFacts
+    estimator: Any, names: list[str], names_from: FeatureNamesFrom, signature: Signature, inputs: InputFacts
 ) -> InputAdapter:
     if takes_text_only(estimator):
         return InputAdapter("text")
