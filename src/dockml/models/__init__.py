@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 
 from dockml.config import ModelSpec
+from dockml.constants import RUNTIMES
 from dockml.errors import ConfigError, DockmlError
 from dockml.models.base import LoadedModel, Outputs, Runtime
 
 __all__ = ["RUNTIMES", "LoadedModel", "Outputs", "Runtime", "load_model"]
 
-RUNTIMES = ("auto", "onnx", "sklearn")
 SAMPLE_MAX_ROWS = 10_000
 log = logging.getLogger("dockml.models")
 
