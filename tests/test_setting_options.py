@@ -72,7 +72,7 @@ def test_serve_help_shows_each_default():
 def test_build_takes_the_serving_settings_with_the_same_help():
     serve_text, build_text = command_parser(serve).format_help(), command_parser(build).format_help()
     settings_in_build = {flag(name) for name in setting_options()} & flags_of(command_parser(build))
-    assert settings_in_build == {flag(name) for name in (*SERVING_SETTINGS, "trust_pickle")}
+    assert settings_in_build == {flag(name) for name in SERVING_SETTINGS}
     for option in settings_in_build:
         assert help_entry(build_text, option) == help_entry(serve_text, option)
 

@@ -15,6 +15,9 @@ RUNTIMES = ("auto", "onnx", "sklearn")
 PORT = 5000
 """The tutorial's port: `dockml serve`'s default, the image's and the pod's."""
 
+SAGEMAKER_PORT = 8080
+"""Where AWS SageMaker calls a container (the image's `serve` command listens there)."""
+
 APP_USER_ID = 10001
 """The image's non-root user and group: `dockml build` creates it, `dockml k8s` runs the pod as it."""
 

@@ -21,6 +21,7 @@ SERVING_SETTINGS = (
     "batch_max_delay_ms",
     "max_body_bytes",
     "probability_decimals",
+    "trust_pickle",
 )
 
 
@@ -37,7 +38,9 @@ def add_setting_options(parser: argparse.ArgumentParser, names: Iterable[str]) -
         meta = options[name]
         target: argparse._ActionsContainer = parser
         if meta.group:
-            target = groups.get(meta.group) or groups.setdefault(meta.group, parser.add_argument_group(meta.group))
+            if meta.group not in groups:
+                groups[meta.group] = parser.add_argument_group(meta.group)
+            target = groups[meta.group]
         default = getattr(defaults, name)
         note = f", {meta.default_note}" if meta.default_note else ""
         text = f"{meta.help} (default: {_shown(default)}{note})".replace("%", "%%")
@@ -72,7 +75,6 @@ def add_serving_options(parser: argparse.ArgumentParser) -> None:
         help="a CSV of typical rows (with a header) that the check of a compiled model also runs, "
         "beside the rows dockml derives from the model; repeat per model (default: the side file's sample)",
     )
-    add_setting_options(parser, ["trust_pickle"])
 
 
 def settings_flags(args: argparse.Namespace) -> dict[str, Any]:

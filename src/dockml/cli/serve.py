@@ -52,7 +52,7 @@ examples:
 
 
 # Flags added before the rest, in this order, so the help opens with them.
-SERVE_FIRST = ("host", "port", *SERVING_SETTINGS, "trust_pickle")
+SERVE_FIRST = ("host", "port", *SERVING_SETTINGS)
 
 
 def register(commands: Any) -> None:
