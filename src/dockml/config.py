@@ -26,13 +26,15 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from dockml.constants import PORT, RUNTIMES
 from dockml.errors import ConfigError
 from dockml.platforms import platform_settings
 
 MODEL_SUFFIXES = (".onnx", ".skops", ".joblib", ".pkl", ".pickle", ".json", ".ubj", ".txt", ".cbm")
 SIDE_FILE_SUFFIX = ".dockml.toml"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,79 +93,244 @@ class ModelSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class Settings:
-    """Server settings. Every field can be set in ``[server]``, as DOCKML_<FIELD> or as a flag."""
+class Option:
+    """How a setting is offered and checked; the command line's flags and help are made from it."""
 
-    host: str = "127.0.0.1"
-    """Address to listen on; 0.0.0.0 exposes the service to the network."""
-    port: int = 5000
-    """TCP port (the tutorial's 5000)."""
-    workers: int = 0
-    """Server processes; 0 means one per CPU core, or per CPU of the container's CPU limit."""
-    runtime: str = "auto"
-    """auto (compile scikit-learn models to ONNX Runtime when predictions match), onnx or sklearn."""
-    batch_max_rows: int = 64
-    """Most rows merged into one model call; 1 turns micro-batching off."""
-    batch_max_delay_ms: float = 0.0
-    """Under load, how long a batch may wait to fill; 0 merges only requests that arrived together."""
-    max_body_bytes: int = 16 * 1024 * 1024
-    """Largest request body accepted; bigger ones get 413."""
-    max_csv_rows: int = 50_000
-    """Most data rows in one CSV or Parquet body (counted while reading); larger files are for
-    `dockml score`."""
-    max_image_pixels: int = 40_000_000
-    """Most pixels (width x height) in one uploaded image."""
-    probability_decimals: int = 5
-    """Decimal places of class probabilities in JSON and CSV answers; -1 keeps every digit the model
-    gives (the V2 protocol's tensors always do)."""
-    trust_pickle: bool = False
-    """Load .joblib/.pkl files, which run code from the file while loading."""
-    log_level: str = "info"
-    """uvicorn log level: critical, error, warning, info, debug."""
-    access_log: str = "off"
-    """One line per request: off, text or json (each with the request id)."""
-    request_timeout_s: float = 30.0
-    """A request still unanswered after this long gets 504."""
-    head_timeout_s: float = 10.0
-    """A connection that has not sent a whole request head this long after its first byte gets 408."""
-    keep_alive_timeout_s: float = 5.0
-    """An idle kept-alive connection is closed after this long."""
-    max_connections: int = 900
-    """Open connections per worker (below the common 1,024 file limit); beyond it, the oldest
-    connection still sending its request head is closed to make room."""
-    max_headers: int = 100
-    """Most header fields in one request; more gets 431."""
-    max_header_bytes: int = 65536
-    """Most bytes of header names and values in one request; more gets 431."""
-    max_in_flight: int = 256
-    """Requests in progress per worker; beyond it, 503 with Retry-After at once."""
-    take_turns_above: int = 48
-    """Requests in progress per worker above which connections take turns: one just answered is
-    not read again until a request ends, so the requests taken stay fast (0: never)."""
-    max_turn_wait_ms: float = 20.0
-    """A request that waited longer than this for its connection's turn gets 503 with Retry-After."""
-    shutdown_drain_s: float = 0.0
-    """After SIGTERM, keep serving this long with /health/ready at 503 before closing the listener."""
-    shutdown_grace_s: float = 10.0
-    """After SIGTERM, the longest wait for requests in progress before exiting."""
-    api_key: str = ""
-    """If set, every route but the health checks needs it (Bearer or X-API-Key)."""
-    api_key_file: str = ""
-    """A file holding the API key (its first line), instead of api_key."""
-    cors_origins: str = ""
-    """Comma-separated origins allowed to call the API from a browser (CORS); empty: none."""
-    predict_route: str = ""
-    """Another path answering {"instances": [...]} with {"predictions": [...]} (Vertex AI's AIP_PREDICT_ROUTE)."""
-    health_route: str = ""
-    """Another path answering as /ping does (Vertex AI's AIP_HEALTH_ROUTE)."""
+    help: str
+    """What the setting does, written once; the help appends "(default: ...)" from the field."""
+    default_note: str = ""
+    """What the default means, shown after it: "(default: 0, one per CPU core)"."""
+    metavar: str | None = None
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    range_note: str = ""
+    """What a value at the edge of the range means, for the message when one is out: "0: never"."""
+    group: str = ""
+    """The argparse group in `dockml serve --help`; "": the main options."""
+    flag: bool = True
+    """False: set in ``[server]``, as DOCKML_* or by the platform (platforms.py), no flag."""
+
+
+def option(
+    default: T,
+    *,
+    help: str,
+    default_note: str = "",
+    metavar: str | None = None,
+    choices: tuple[str, ...] = (),
+    minimum: float | None = None,
+    maximum: float | None = None,
+    range_note: str = "",
+    group: str = "",
+    flag: bool = True,
+) -> T:
+    """A Settings field with its :class:`Option`: ``port: int = option(5000, help="TCP port")``."""
+    meta = Option(help, default_note, metavar, choices, minimum, maximum, range_note, group, flag)
+    made: T = field(default=default, metadata={"option": meta})
+    return made
+
+
+LIMITS = "limits and shutdown"
+SECURITY = "security and operations"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Server settings. Every field can be set in ``[server]``, as DOCKML_<FIELD> or (most) as a flag;
+    each field's :class:`Option` says what it does and what values it takes."""
+
+    host: str = option(
+        "127.0.0.1",
+        help="address to listen on; 0.0.0.0 listens on every interface, exposing the service to the network",
+        default_note="this machine only",
+    )
+    port: int = option(PORT, help="TCP port", default_note="the tutorial's")
+    runtime: str = option(
+        "auto",
+        help="auto: compile scikit-learn models to ONNX Runtime when their predictions match, else serve them "
+        "with scikit-learn and log why (an image then ships scikit-learn); onnx: fail if they do not compile; "
+        "sklearn: never compile",
+        choices=RUNTIMES,
+    )
+    workers: int = option(
+        0,
+        help="server processes, forked after the models are loaded; each has its own listening socket",
+        default_note="one per CPU core, or per CPU of a container's limit",
+        minimum=0,
+        range_note="0: one per CPU core",
+    )
+    batch_max_rows: int = option(
+        64,
+        help="most rows merged from concurrent requests into one model call; 1 turns micro-batching off",
+        metavar="N",
+    )
+    batch_max_delay_ms: float = option(
+        0.0,
+        help="under load, how long a batch may wait to fill; a lone request never waits",
+        default_note="merge only requests that arrived together",
+        metavar="MS",
+    )
+    max_body_bytes: int = option(
+        16 * 1024 * 1024, help="largest request body accepted, else 413", default_note="16 MiB", metavar="N"
+    )
+    probability_decimals: int = option(
+        5,
+        help="decimal places of class probabilities in JSON and CSV answers, 0 to 15; -1 keeps every digit "
+        "the model gives, as the V2 protocol's tensors always do",
+        default_note="enough to undo float32 noise: 0.99, not 0.98999935",
+        metavar="N",
+        minimum=-1,
+        maximum=15,
+        range_note="-1: every digit the model gives",
+    )
+    trust_pickle: bool = option(
+        False,
+        help="load .joblib/.pkl files, which run code from the file while loading; only for files you made "
+        "or trust; DOCKML_TRUST_PICKLE=1 does the same",
+        default_note="such files are refused",
+    )
+    log_level: str = option(
+        "info",
+        help="how much the server logs; debug adds the traceback of a model that cannot be served",
+        choices=("critical", "error", "warning", "info", "debug"),
+    )
+    request_timeout_s: float = option(
+        30.0, help="answer 504 to a request still running after S seconds", metavar="S", group=LIMITS
+    )
+    max_in_flight: int = option(
+        256,
+        help="requests in progress per worker; beyond, a fast 503 with Retry-After",
+        metavar="N",
+        group=LIMITS,
+    )
+    take_turns_above: int = option(
+        48,
+        help="above N requests in progress per worker, connections take turns: one just answered is read again "
+        "only when a request ends, so the requests taken stay fast under overload; 0: never",
+        metavar="N",
+        minimum=0,
+        range_note="0: never",
+        group=LIMITS,
+    )
+    max_turn_wait_ms: float = option(
+        20.0,
+        help="a request that waited longer than MS for its connection's turn gets a fast 503 with Retry-After",
+        metavar="MS",
+        minimum=0,
+        group=LIMITS,
+    )
+    head_timeout_s: float = option(
+        10.0,
+        help="answer 408 and close a connection whose request head is not complete S seconds after it began",
+        metavar="S",
+        group=LIMITS,
+    )
+    keep_alive_timeout_s: float = option(
+        5.0, help="close idle kept-alive connections after S seconds", metavar="S", group=LIMITS
+    )
+    max_connections: int = option(
+        900,
+        help="open connections per worker (below the common 1,024 file limit); at the limit, the oldest still "
+        "sending its request head is closed to make room",
+        metavar="N",
+        group=LIMITS,
+    )
+    max_headers: int = option(100, help="most header fields in a request, else 431", metavar="N", group=LIMITS)
+    max_header_bytes: int = option(
+        65536, help="most bytes of header names and values in a request, else 431", metavar="N", group=LIMITS
+    )
+    max_csv_rows: int = option(
+        50_000,
+        help="most data rows in one CSV or Parquet body (counted while reading), else 413; score larger files "
+        "offline with `dockml score`",
+        metavar="N",
+        group=LIMITS,
+    )
+    max_image_pixels: int = option(
+        40_000_000, help="most pixels (width x height) in one uploaded image, else 413", metavar="N", group=LIMITS
+    )
+    shutdown_drain_s: float = option(
+        0.0,
+        help="after SIGTERM, keep serving S seconds with /health/ready at 503 before closing the listener; in "
+        "Kubernetes a preStop sleep does this",
+        metavar="S",
+        group=LIMITS,
+    )
+    shutdown_grace_s: float = option(
+        10.0,
+        help="after SIGTERM, the longest wait for requests in progress; a second signal exits at once",
+        metavar="S",
+        group=LIMITS,
+    )
+    api_key: str = option(
+        "",
+        help="require this key (Authorization: Bearer KEY, or X-API-Key: KEY) on every route but the health "
+        "checks; prefer DOCKML_API_KEY or --api-key-file, which ps cannot show",
+        metavar="KEY",
+        group=SECURITY,
+    )
+    api_key_file: str = option(
+        "", help="read the API key from the first line of FILE, instead of --api-key", metavar="FILE", group=SECURITY
+    )
+    cors_origins: str = option(
+        "",
+        help="comma-separated origins allowed to call the API from a browser, or *",
+        default_note="CORS off",
+        metavar="ORIGINS",
+        group=SECURITY,
+    )
+    access_log: str = option(
+        "off",
+        help="one log line per request with its request id, as text or JSON",
+        choices=("off", "text", "json"),
+        group=SECURITY,
+    )
+    predict_route: str = option(
+        "",
+        help='another path answering {"instances": [...]} with {"predictions": [...]} (Vertex AI\'s AIP_PREDICT_ROUTE)',
+        flag=False,
+    )
+    health_route: str = option(
+        "", help="another path answering as /ping does (Vertex AI's AIP_HEALTH_ROUTE)", flag=False
+    )
     models: tuple[ModelSpec, ...] = ()
 
 
+def setting_options() -> dict[str, Option]:
+    """Every setting but ``models``, in the order of ``Settings``, with its :class:`Option`."""
+    return {f.name: f.metadata["option"] for f in fields(Settings) if "option" in f.metadata}
+
+
+_OPTIONS = setting_options()
+_KINDS: dict[str, type] = {
+    f.name: {"str": str, "int": int, "bool": bool, "float": float}[str(f.type)]
+    for f in fields(Settings)
+    if f.name in _OPTIONS
+}
 _BOOL_TRUE = {"1", "true", "yes", "on"}
 _BOOL_FALSE = {"0", "false", "no", "off", ""}
 
+# Where a value came from (a config file's origin is its path): the checks' messages name the
+# setting as the user wrote it there.
+COMMAND_LINE = "command line"
+ENVIRONMENT = "environment"
+PLATFORM = "platform environment"
 
-def _coerce(name: str, raw: Any, kind: type) -> Any:
+
+def _where(name: str, origin: str) -> str:
+    """Setting ``name`` as written in ``origin``: ``--max-in-flight``, ``DOCKML_MAX_IN_FLIGHT``..."""
+    if origin == COMMAND_LINE:
+        return "--" + name.replace("_", "-")
+    if origin == ENVIRONMENT:
+        return f"DOCKML_{name.upper()}"
+    if origin == PLATFORM:
+        return f"setting '{name}' (from the platform's environment)"
+    return f"'{name}' in [server] of {origin}"
+
+
+def _coerce(name: str, raw: Any, origin: str) -> Any:
+    kind = _KINDS[name]
     if kind is bool:
         if isinstance(raw, bool):
             return raw
@@ -172,32 +339,53 @@ def _coerce(name: str, raw: Any, kind: type) -> Any:
             return True
         if text in _BOOL_FALSE:
             return False
-        raise ConfigError(f"setting '{name}': expected true or false, got {raw!r}")
+        raise ConfigError(f"{_where(name, origin)}: expected true or false, got {raw!r}")
     if kind in (int, float):
         try:
             return kind(raw)
         except (TypeError, ValueError):
-            raise ConfigError(f"setting '{name}': expected a number, got {raw!r}") from None
+            number = "a whole number" if kind is int else "a number"
+            raise ConfigError(f"{_where(name, origin)}: expected {number}, got {raw!r}") from None
     return str(raw)
 
 
-_SCALAR_FIELDS = {f.name: f.type for f in fields(Settings) if f.name != "models"}
-_TYPES = {"str": str, "int": int, "bool": bool, "float": float}
+def _check(name: str, value: Any, origin: str) -> None:
+    """The setting's choices and range, whichever source gave the value."""
+    meta = _OPTIONS[name]
+    if meta.choices and value not in meta.choices:
+        allowed = ", ".join(meta.choices[:-1]) + " or " + meta.choices[-1]
+        raise ConfigError(f"{_where(name, origin)} must be {allowed}, not {value!r}")
+    low, high = meta.minimum, meta.maximum
+    if (low is not None and value < low) or (high is not None and value > high):
+        if low is not None and high is not None:
+            span = f"from {low:g} to {high:g}"
+        else:
+            span = f"{low:g} or more" if low is not None else f"{high:g} or less"
+        note = f" ({meta.range_note})" if meta.range_note else ""
+        raise ConfigError(f"{_where(name, origin)} must be {span}{note}, not {value!r}")
 
 
-def _apply(settings: Settings, values: Mapping[str, Any], origin: str) -> Settings:
+def checked_setting(name: str, raw: Any, origin: str = COMMAND_LINE) -> Any:
+    """``raw`` as setting ``name`` takes it, or a ConfigError that says where it was given and what it takes."""
+    value = _coerce(name, raw, origin)
+    _check(name, value, origin)
+    return value
+
+
+def _apply(settings: Settings, values: Mapping[str, Any], origin: str, origins: dict[str, str]) -> Settings:
     changes = {}
     for key, raw in values.items():
-        if key not in _SCALAR_FIELDS:
-            known = ", ".join(sorted(_SCALAR_FIELDS))
+        if key not in _KINDS:
+            known = ", ".join(sorted(_KINDS))
             raise ConfigError(f"{origin}: unknown setting '{key}'; known settings: {known}")
-        changes[key] = _coerce(key, raw, _TYPES[str(_SCALAR_FIELDS[key])])
+        changes[key] = _coerce(key, raw, origin)
+        origins[key] = origin
     return replace(settings, **changes)
 
 
-def settings_from_env(settings: Settings, environ: Mapping[str, str]) -> Settings:
-    values = {name: environ[f"DOCKML_{name.upper()}"] for name in _SCALAR_FIELDS if f"DOCKML_{name.upper()}" in environ}
-    return _apply(settings, values, "environment")
+def settings_from_env(settings: Settings, environ: Mapping[str, str], origins: dict[str, str]) -> Settings:
+    values = {name: environ[f"DOCKML_{name.upper()}"] for name in _KINDS if f"DOCKML_{name.upper()}" in environ}
+    return _apply(settings, values, ENVIRONMENT, origins)
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -299,6 +487,7 @@ def load_settings(
     """Merge defaults, the config file, DOCKML_* variables and command-line flags, in that order."""
     environ = os.environ if environ is None else environ
     settings = Settings()
+    origins: dict[str, str] = {}  # where each setting that is not a default came from, for the checks' messages
     config: dict[str, Any] = {}
     if config_file is None and environ.get("DOCKML_CONFIG"):
         config_file = Path(environ["DOCKML_CONFIG"])
@@ -307,10 +496,13 @@ def load_settings(
         unknown = set(config) - {"server", "models"}
         if unknown:
             raise ConfigError(f"{config_file}: unknown sections {sorted(unknown)}; use [server] and [models.NAME]")
-        settings = _apply(settings, config.get("server", {}), str(config_file))
-    settings = settings_from_env(settings, environ)
-    settings = _apply(settings, platform_settings(environ), "platform environment")  # platforms.py
-    settings = _apply(settings, {k: v for k, v in flags.items() if v is not None}, "command line")
+        settings = _apply(settings, config.get("server", {}), str(config_file), origins)
+    settings = settings_from_env(settings, environ, origins)
+    settings = _apply(settings, platform_settings(environ), PLATFORM, origins)  # platforms.py
+    settings = _apply(settings, {k: v for k, v in flags.items() if v is not None}, COMMAND_LINE, origins)
+    # Checked once merged: a value a later source overrides need not be valid.
+    for name, origin in origins.items():
+        _check(name, getattr(settings, name), origin)
     config_models = config.get("models", {})
     base = config_file.parent if config_file else Path.cwd()
     arguments = list(model_arguments)
@@ -322,16 +514,6 @@ def load_settings(
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise ConfigError(f"two models are named {duplicates[0]!r}; name them with NAME=PATH")
-    if settings.workers < 0:
-        raise ConfigError("--workers must be 0 (one per core) or more")
-    if settings.take_turns_above < 0 or settings.max_turn_wait_ms < 0:
-        raise ConfigError("--take-turns-above and --max-turn-wait-ms must be 0 or more")
-    if settings.runtime not in ("auto", "onnx", "sklearn"):
-        raise ConfigError(f"runtime must be auto, onnx or sklearn, not {settings.runtime!r}")
-    if settings.access_log not in ("off", "text", "json"):
-        raise ConfigError(f"access_log must be off, text or json, not {settings.access_log!r}")
-    if not -1 <= settings.probability_decimals <= 15:
-        raise ConfigError("--probability-decimals must be from 0 to 15, or -1 for every digit the model gives")
     specs = _pin_hashes(specs, model_sha256 or [])
     specs = _with_samples(specs, model_samples or [])
     if settings.api_key_file and not settings.api_key:

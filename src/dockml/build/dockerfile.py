@@ -6,11 +6,11 @@ import json
 from dataclasses import dataclass, field
 
 from dockml.build.platforms import SERVE_COMMAND, SERVE_PATH
+from dockml.constants import APP_USER_ID, PORT
 
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
 FINAL_STAGE_MARKER = "# Stage 2"
 """Where the install stage's text ends in the Dockerfile (build/docker.py names that stage by it)."""
-APP_USER_ID = 10001
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,7 @@ class BuildSpec:
     created: str  # RFC 3339, for the OCI label
     title: str = "dockml"
     base_image: str = DEFAULT_BASE_IMAGE
-    port: int = 5000
+    port: int = PORT
     ca_cert: bool = False  # trust ca.crt from the context while installing, and only then
     serve_env: dict[str, str] = field(default_factory=dict)
 

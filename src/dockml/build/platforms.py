@@ -10,16 +10,19 @@ Cloud Run, Knative, App Runner, ...       set PORT: the server listens there (pl
 
 from __future__ import annotations
 
+from dockml.constants import SAGEMAKER_PORT
+
 SERVE_COMMAND = "serve"
 SERVE_PATH = f"/usr/local/bin/{SERVE_COMMAND}"
 
 
 def render_serve_script(config: str) -> str:
     """The image's `serve` command, for SageMaker. Pure text, like the Dockerfile."""
+    port = f"${{SAGEMAKER_BIND_TO_PORT:-{SAGEMAKER_PORT}}}"
     return f"""\
 #!/bin/sh
 # AWS SageMaker starts the container as `docker run IMAGE serve` and sends /ping and /invocations
-# to port 8080 (or to SAGEMAKER_BIND_TO_PORT, in a multi-container endpoint). Arguments after
+# to port {SAGEMAKER_PORT} (or to SAGEMAKER_BIND_TO_PORT, in a multi-container endpoint). Arguments after
 # `serve` go to `dockml serve`.
-exec python3 -m dockml serve --config {config} --host 0.0.0.0 --port "${{SAGEMAKER_BIND_TO_PORT:-8080}}" "$@"
+exec python3 -m dockml serve --config {config} --host 0.0.0.0 --port "{port}" "$@"
 """

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from dockml.build.dockerfile import DEFAULT_BASE_IMAGE
 from dockml.cli.options import add_serving_options, configure_logging, settings_or_demos
 
 DESCRIPTION = """\
@@ -41,7 +42,7 @@ def register(commands: Any) -> None:
     )
     build.add_argument("-t", "--tag", help="image name, e.g. rf-api (required unless --context-only)")
     build.add_argument(
-        "--base-image", metavar="IMAGE", help="Python base image for both stages (default: python:3.11-slim)"
+        "--base-image", metavar="IMAGE", help=f"Python base image for both stages (default: {DEFAULT_BASE_IMAGE})"
     )
     build.add_argument(
         "--context-only", type=Path, metavar="DIR", help="write the build context to DIR and stop, to build elsewhere"

@@ -7,6 +7,8 @@ import os
 import sys
 from typing import Any
 
+from dockml.constants import PORT, SAGEMAKER_PORT
+
 
 def register(commands: Any) -> None:
     health = commands.add_parser(
@@ -18,7 +20,7 @@ def register(commands: Any) -> None:
     health.add_argument(
         "--url",
         help="the readiness URL (default: http://127.0.0.1:PORT/health/ready, PORT as `dockml serve` takes it "
-        "from AIP_HTTP_PORT, PORT or DOCKML_PORT, else 5000; then SageMaker's 8080)",
+        f"from AIP_HTTP_PORT, PORT or DOCKML_PORT, else {PORT}; then SageMaker's {SAGEMAKER_PORT})",
     )
     health.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for the answer (default: 2)")
     health.set_defaults(run=run_health)
@@ -34,8 +36,8 @@ def run_health(args: argparse.Namespace) -> int:
         urls = [args.url]
     else:
         # The port `dockml serve` chose, then the one the image's `serve` (SageMaker's) listens on.
-        port = platform_settings(os.environ).get("port") or os.environ.get("DOCKML_PORT", "5000")
-        ports = dict.fromkeys([port, os.environ.get("SAGEMAKER_BIND_TO_PORT", "8080")])
+        port = platform_settings(os.environ).get("port") or os.environ.get("DOCKML_PORT", str(PORT))
+        ports = dict.fromkeys([port, os.environ.get("SAGEMAKER_BIND_TO_PORT", str(SAGEMAKER_PORT))])
         urls = [f"http://127.0.0.1:{p}/health/ready" for p in ports]
     failure: OSError | None = None
     for url in urls:

@@ -7,6 +7,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dockml.constants import (
+    K8S_CPU,
+    K8S_DRAIN_S,
+    K8S_GRACE_S,
+    K8S_MAX_REPLICAS,
+    K8S_MEMORY,
+    K8S_REPLICAS,
+    K8S_SECRET_KEY,
+    K8S_TARGET_CPU_PERCENT,
+    K8S_TMP_SIZE,
+    KILL_MARGIN_S,
+    PORT,
+)
+
 DESCRIPTION = """\
 Write what runs IMAGE (built by `dockml build`) on Kubernetes: a Deployment with probes on
 /health/live and /health/ready, a termination grace period that fits dockml's graceful shutdown,
@@ -57,26 +71,32 @@ def register(commands: Any) -> None:
     )
     scaling = k8s.add_argument_group("scaling and resources")
     scaling.add_argument(
-        "--replicas", type=int, default=2, metavar="N", help="pods to run; with autoscaling, the fewest (default: 2)"
+        "--replicas",
+        type=int,
+        default=K8S_REPLICAS,
+        metavar="N",
+        help="pods to run; with autoscaling, the fewest (default: %(default)s)",
     )
     scaling.add_argument(
         "--max-replicas",
         type=int,
         metavar="N",
-        help="the most pods the autoscaler may run; equal to --replicas: no autoscaler (default: 10)",
+        help=f"the most pods the autoscaler may run; equal to --replicas: no autoscaler (default: {K8S_MAX_REPLICAS})",
     )
     scaling.add_argument(
         "--target-cpu-percent",
         type=int,
-        default=70,
+        default=K8S_TARGET_CPU_PERCENT,
         metavar="P",
-        help="add pods when their average CPU use passes P%% of the request (default: 70)",
+        help="add pods when their average CPU use passes P%% of the request (default: %(default)s)",
     )
-    scaling.add_argument("--cpu", default="1", metavar="Q", help="CPU request per pod (default: 1)")
+    scaling.add_argument("--cpu", default=K8S_CPU, metavar="Q", help="CPU request per pod (default: %(default)s)")
     scaling.add_argument(
         "--cpu-limit", metavar="Q", help="CPU limit per pod; dockml runs one worker per CPU of it (default: --cpu)"
     )
-    scaling.add_argument("--memory", default="512Mi", metavar="Q", help="memory request per pod (default: 512Mi)")
+    scaling.add_argument(
+        "--memory", default=K8S_MEMORY, metavar="Q", help="memory request per pod (default: %(default)s)"
+    )
     scaling.add_argument("--memory-limit", metavar="Q", help="memory limit per pod (default: --memory)")
     scaling.add_argument(
         "--workers", type=int, metavar="N", help="worker processes per pod (default: one per CPU of the limit)"
@@ -85,32 +105,33 @@ def register(commands: Any) -> None:
     serving.add_argument(
         "--port",
         type=int,
-        default=5000,
-        help="the container's port, 1024 or more (default: 5000; the Service listens on 80)",
+        default=PORT,
+        help="the container's port, 1024 or more (default: %(default)s; the Service listens on 80)",
     )
     serving.add_argument(
         "--api-key-secret",
         metavar="NAME[:KEY]",
-        help="a Secret holding the API key, passed to dockml as DOCKML_API_KEY (default key: api-key)",
+        help=f"a Secret holding the API key, passed to dockml as DOCKML_API_KEY (default key: {K8S_SECRET_KEY})",
     )
     serving.add_argument(
         "--drain-s",
         type=int,
-        default=5,
+        default=K8S_DRAIN_S,
         metavar="S",
-        help=(
-            "after SIGTERM, keep serving S seconds with /health/ready at 503 while endpoints drop the pod (default: 5)"
-        ),
+        help="after SIGTERM, keep serving S seconds with /health/ready at 503 while endpoints drop the pod "
+        "(default: %(default)s)",
     )
     serving.add_argument(
         "--grace-s",
         type=int,
-        default=25,
+        default=K8S_GRACE_S,
         metavar="S",
         help="exit at most S seconds after SIGTERM, drain included; the pod's termination grace period is "
-        "S + 5 (default: 25)",
+        f"S + {KILL_MARGIN_S} (default: %(default)s)",
     )
-    serving.add_argument("--tmp-size", default="64Mi", metavar="Q", help="size of the in-memory /tmp (default: 64Mi)")
+    serving.add_argument(
+        "--tmp-size", default=K8S_TMP_SIZE, metavar="Q", help="size of the in-memory /tmp (default: %(default)s)"
+    )
     k8s.set_defaults(run=run)
 
 

@@ -5,14 +5,61 @@ from __future__ import annotations
 
 import argparse
 import logging
-from dataclasses import fields
+from argparse import _ArgumentGroup as ArgumentGroup
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from dockml.config import Settings, load_settings
+from dockml.config import Settings, checked_setting, load_settings, setting_options
 
-SETTING_NAMES = tuple(f.name for f in fields(Settings) if f.name != "models")
-RUNTIMES = ["auto", "onnx", "sklearn"]
+SETTING_NAMES = tuple(setting_options())
+# The settings `dockml build` takes as flags (it bakes them into the image), as `dockml serve` does.
+SERVING_SETTINGS = (
+    "runtime",
+    "workers",
+    "batch_max_rows",
+    "batch_max_delay_ms",
+    "max_body_bytes",
+    "probability_decimals",
+    "trust_pickle",
+)
+
+
+def add_setting_options(parser: argparse.ArgumentParser, names: Iterable[str]) -> dict[str, ArgumentGroup]:
+    """One flag per setting, made from its ``config.Option``: ``--batch-max-rows N``, its help text
+    and its default; in the argparse group the Option names (made here, and returned by title).
+
+    Values stay strings: ``config.load_settings`` converts and checks them, as it does the file's and
+    the environment's."""
+    defaults = Settings()
+    options = setting_options()
+    groups: dict[str, ArgumentGroup] = {}
+    for name in names:
+        meta = options[name]
+        target: argparse._ActionsContainer = parser
+        if meta.group:
+            if meta.group not in groups:
+                groups[meta.group] = parser.add_argument_group(meta.group)
+            target = groups[meta.group]
+        default = getattr(defaults, name)
+        note = f", {meta.default_note}" if meta.default_note else ""
+        text = f"{meta.help} (default: {_shown(default)}{note})".replace("%", "%%")
+        flag = "--" + name.replace("_", "-")
+        if isinstance(default, bool):
+            target.add_argument(flag, action="store_const", const=True, help=text)
+        else:
+            metavar = meta.metavar or ("{" + ",".join(meta.choices) + "}" if meta.choices else None)
+            target.add_argument(flag, metavar=metavar, help=text)
+    return groups
+
+
+def _shown(default: object) -> str:
+    """A default as the help shows it: 30.0 as 30, "" as none, False as off."""
+    if isinstance(default, bool):
+        return "on" if default else "off"
+    if isinstance(default, float) and default.is_integer():
+        return str(int(default))
+    return str(default) if default != "" else "none"
 
 
 def add_serving_options(parser: argparse.ArgumentParser) -> None:
@@ -20,58 +67,13 @@ def add_serving_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config", type=Path, metavar="FILE", help="TOML settings file with [server] and [models.NAME] tables"
     )
-    parser.add_argument(
-        "--runtime",
-        choices=RUNTIMES,
-        help="auto: compile scikit-learn models to ONNX Runtime when their predictions match, else "
-        "serve them with scikit-learn and log why (an image then ships scikit-learn); onnx: fail if "
-        "they do not compile; sklearn: never compile (default: auto)",
-    )
-    parser.add_argument(
-        "--workers",
-        type=int,
-        help="server processes, forked after the models are loaded; each has its own listening socket "
-        "(default: 0, one per CPU core, or per CPU of a container's limit)",
-    )
-    parser.add_argument(
-        "--batch-max-rows",
-        type=int,
-        metavar="N",
-        help="most rows merged from concurrent requests into one model call; 1 turns micro-batching off (default: 64)",
-    )
-    parser.add_argument(
-        "--batch-max-delay-ms",
-        type=float,
-        metavar="MS",
-        help="under load, how long a batch may wait to fill; a lone request never waits (default: 0, "
-        "merge only requests that arrived together)",
-    )
-    parser.add_argument(
-        "--max-body-bytes",
-        type=int,
-        metavar="N",
-        help="largest request body accepted, else 413 (default: 16777216, 16 MiB)",
-    )
-    parser.add_argument(
-        "--probability-decimals",
-        type=int,
-        metavar="N",
-        help="decimal places of class probabilities in JSON and CSV answers; -1 keeps every digit the model "
-        "gives (default: 5, enough to undo float32 noise: 0.99, not 0.98999935)",
-    )
+    add_setting_options(parser, SERVING_SETTINGS)
     parser.add_argument(
         "--sample",
         action="append",
         metavar="[NAME=]FILE",
         help="a CSV of typical rows (with a header) that the check of a compiled model also runs, "
         "beside the rows dockml derives from the model; repeat per model (default: the side file's sample)",
-    )
-    parser.add_argument(
-        "--trust-pickle",
-        action="store_const",
-        const=True,
-        help="load .joblib/.pkl files, which run code from the file while loading; only for files "
-        "you made or trust (default: refuse them; also DOCKML_TRUST_PICKLE=1)",
     )
 
 
@@ -93,5 +95,7 @@ def settings_or_demos(args: argparse.Namespace, **kwargs: Any) -> Settings:
     return load_settings(config_file=args.config, model_arguments=models, flags=flags, **kwargs)
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(levelname)s:     %(message)s")
+def configure_logging(level: str | None = None) -> None:
+    """Log at ``level``, checked as the log_level setting is (None: the setting's default)."""
+    checked: str = Settings().log_level if level is None else checked_setting("log_level", level)
+    logging.basicConfig(level=checked.upper(), format="%(levelname)s:     %(message)s")

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dockml.cli.options import configure_logging
+from dockml.cli.options import add_setting_options, configure_logging
 
 EPILOG = """\
 examples:
@@ -41,13 +41,7 @@ def register(commands: Any) -> None:
         help="a progress line on stderr (default: when stderr is a terminal)",
     )
     score.add_argument("--config", type=Path, metavar="FILE", help="TOML settings file, as for serve")
-    score.add_argument("--runtime", choices=["auto", "onnx", "sklearn"], help="as for serve (default: auto)")
-    score.add_argument(
-        "--trust-pickle",
-        action="store_const",
-        const=True,
-        help="read a .joblib/.pkl MODEL (it runs code from the file)",
-    )
+    add_setting_options(score, ["runtime", "trust_pickle"])
     score.set_defaults(run=run_score)
 
 

@@ -11,8 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockml import __version__
-from dockml.cli.options import add_serving_options, configure_logging, settings_or_demos
-from dockml.config import side_file_for
+from dockml.cli.options import (
+    SERVING_SETTINGS,
+    add_serving_options,
+    add_setting_options,
+    configure_logging,
+    settings_or_demos,
+)
+from dockml.config import SECURITY, setting_options, side_file_for
 from dockml.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -45,6 +51,10 @@ examples:
 """
 
 
+# Flags added before the rest, in this order, so the help opens with them.
+SERVE_FIRST = ("host", "port", *SERVING_SETTINGS)
+
+
 def register(commands: Any) -> None:
     serve = commands.add_parser(
         "serve",
@@ -54,120 +64,15 @@ def register(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.add_argument("models", nargs="*", metavar="MODEL", help="model files, each PATH or NAME=PATH")
-    serve.add_argument(
-        "--host",
-        help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 listens on every interface)",
-    )
-    serve.add_argument("--port", type=int, help="TCP port (default: 5000)")
+    add_setting_options(serve, ["host", "port"])
     add_serving_options(serve)
-    serve.add_argument(
-        "--log-level", choices=["critical", "error", "warning", "info", "debug"], help="log level (default: info)"
-    )
-    limits = serve.add_argument_group("limits and shutdown")
-    limits.add_argument(
-        "--request-timeout-s",
-        type=float,
-        metavar="S",
-        help="answer 504 to a request still running after S seconds (default: 30)",
-    )
-    limits.add_argument(
-        "--max-in-flight",
-        type=int,
-        metavar="N",
-        help="requests in progress per worker; beyond, a fast 503 with Retry-After (default: 256)",
-    )
-    limits.add_argument(
-        "--take-turns-above",
-        type=int,
-        metavar="N",
-        help="above N requests in progress per worker, connections take turns: one just answered is read "
-        "again only when a request ends, so the requests taken stay fast under overload (default: 48; 0: never)",
-    )
-    limits.add_argument(
-        "--max-turn-wait-ms",
-        type=float,
-        metavar="MS",
-        help="a request that waited longer than MS for its connection's turn gets a fast 503 with Retry-After "
-        "(default: 20)",
-    )
-    limits.add_argument(
-        "--head-timeout-s",
-        type=float,
-        metavar="S",
-        help="answer 408 and close a connection whose request head is not complete S seconds after it began "
-        "(default: 10)",
-    )
-    limits.add_argument(
-        "--keep-alive-timeout-s",
-        type=float,
-        metavar="S",
-        help="close idle kept-alive connections after S seconds (default: 5)",
-    )
-    limits.add_argument(
-        "--max-connections",
-        type=int,
-        metavar="N",
-        help="open connections per worker; at the limit, the oldest still sending its request head is closed "
-        "to make room (default: 900)",
-    )
-    limits.add_argument(
-        "--max-headers", type=int, metavar="N", help="most header fields in a request, else 431 (default: 100)"
-    )
-    limits.add_argument(
-        "--max-header-bytes",
-        type=int,
-        metavar="N",
-        help="most bytes of header names and values in a request, else 431 (default: 65536)",
-    )
-    limits.add_argument(
-        "--max-csv-rows",
-        type=int,
-        metavar="N",
-        help="most rows in one CSV or Parquet body, else 413 (default: 50000; score larger files offline with "
-        "`dockml score`)",
-    )
-    limits.add_argument(
-        "--max-image-pixels",
-        type=int,
-        metavar="N",
-        help="most pixels in one uploaded image, else 413 (default: 40000000)",
-    )
-    limits.add_argument(
-        "--shutdown-drain-s",
-        type=float,
-        metavar="S",
-        help="after SIGTERM, keep serving S seconds with /health/ready at 503 (default: 0; in "
-        "Kubernetes a preStop sleep does this)",
-    )
-    limits.add_argument(
-        "--shutdown-grace-s",
-        type=float,
-        metavar="S",
-        help="after SIGTERM, the longest wait for requests in progress; a second signal exits at once (default: 10)",
-    )
-    security = serve.add_argument_group("security and operations")
-    security.add_argument(
-        "--api-key",
-        metavar="KEY",
-        help="require this key (Authorization: Bearer KEY, or X-API-Key: KEY) on every route but "
-        "the health checks; prefer DOCKML_API_KEY or --api-key-file, which ps cannot show (default: none)",
-    )
-    security.add_argument("--api-key-file", metavar="FILE", help="read the API key from the first line of FILE")
-    security.add_argument(
-        "--cors-origins",
-        metavar="ORIGINS",
-        help="comma-separated origins allowed to call from a browser, or * (default: none, CORS off)",
-    )
-    security.add_argument(
+    others = [name for name, option in setting_options().items() if option.flag and name not in SERVE_FIRST]
+    groups = add_setting_options(serve, others)
+    groups[SECURITY].add_argument(
         "--model-sha256",
         action="append",
         metavar="[NAME=]HEX",
         help="refuse to start unless the model file has this sha256; repeat per model",
-    )
-    security.add_argument(
-        "--access-log",
-        choices=["off", "text", "json"],
-        help="one log line per request with its id, as text or JSON (default: off)",
     )
 
     serve.set_defaults(run=run)
@@ -216,7 +121,7 @@ def _shortened(names: tuple[str, ...], width: int = 80) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    configure_logging(args.log_level or "info")
+    configure_logging(args.log_level)
     settings = settings_or_demos(args, model_sha256=args.model_sha256 or [])
     if not args.models and not args.config:
         print("No model given: serving the demo services 'iris' and 'digits'.", flush=True)

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from dockml.constants import APP_USER_ID, KILL_MARGIN_S
 from dockml.k8s.manifests import SERVICE_PORT
-from dockml.k8s.spec import APP_USER_ID, KILL_MARGIN_S, K8sSpec
+from dockml.k8s.spec import K8sSpec
 from dockml.k8s.yamltext import dump
 
 CHART_VERSION = "0.1.0"

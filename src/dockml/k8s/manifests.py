@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dockml.k8s.spec import APP_USER_ID, K8sSpec
+from dockml.constants import APP_USER_ID
+from dockml.k8s.spec import K8sSpec
 from dockml.k8s.yamltext import dump
 
 SERVICE_PORT = 80

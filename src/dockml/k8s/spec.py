@@ -6,13 +6,20 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from dockml.constants import (
+    K8S_CPU,
+    K8S_DRAIN_S,
+    K8S_GRACE_S,
+    K8S_MAX_REPLICAS,
+    K8S_MEMORY,
+    K8S_REPLICAS,
+    K8S_SECRET_KEY,
+    K8S_TARGET_CPU_PERCENT,
+    K8S_TMP_SIZE,
+    KILL_MARGIN_S,
+    PORT,
+)
 from dockml.errors import ConfigError
-
-# The image's user (dockml build creates it); the manifests run the pod as this user.
-APP_USER_ID = 10001
-# Kubernetes waits this much longer than dockml's own grace period before it kills the pod, so
-# the process always exits on its own (flushing logs and metrics) rather than by SIGKILL.
-KILL_MARGIN_S = 5
 
 _DNS_LABEL = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
@@ -46,30 +53,30 @@ class K8sSpec:
     name: str
     """The Deployment, Service, HPA, PDB (or InferenceService) name; a DNS label."""
     image: str
-    replicas: int = 2
+    replicas: int = K8S_REPLICAS
     """Pods to run; with autoscaling, the fewest."""
-    max_replicas: int = 10
+    max_replicas: int = K8S_MAX_REPLICAS
     """The most pods the autoscaler may run; equal to replicas: no autoscaler."""
-    target_cpu_percent: int = 70
+    target_cpu_percent: int = K8S_TARGET_CPU_PERCENT
     """The autoscaler adds pods when average CPU use passes this share of the CPU request."""
-    cpu: str = "1"
+    cpu: str = K8S_CPU
     """CPU request (a Kubernetes quantity)."""
-    cpu_limit: str = "1"
+    cpu_limit: str = K8S_CPU
     """CPU limit; dockml runs one worker process per CPU of it (rounded up)."""
-    memory: str = "512Mi"
-    memory_limit: str = "512Mi"
-    port: int = 5000
+    memory: str = K8S_MEMORY
+    memory_limit: str = K8S_MEMORY
+    port: int = PORT
     """The container's port (DOCKML_PORT); the Service listens on 80."""
     api_key_secret: str | None = None
     """A Secret holding the API key, passed to dockml as DOCKML_API_KEY."""
-    api_key_secret_key: str = "api-key"
-    drain_s: int = 5
+    api_key_secret_key: str = K8S_SECRET_KEY
+    drain_s: int = K8S_DRAIN_S
     """After SIGTERM, dockml keeps serving this long with /health/ready at 503 (DOCKML_SHUTDOWN_DRAIN_S)."""
-    grace_s: int = 25
+    grace_s: int = K8S_GRACE_S
     """dockml exits at most this long after SIGTERM, drain included (DOCKML_SHUTDOWN_GRACE_S)."""
     workers: int | None = None
     """Worker processes per pod (DOCKML_WORKERS); None: one per CPU of the limit."""
-    tmp_size: str = "64Mi"
+    tmp_size: str = K8S_TMP_SIZE
     """Size of the in-memory /tmp (it counts towards the memory limit)."""
     kserve: bool = False
     """A KServe InferenceService instead of a Deployment, Service, HPA and PDB."""
@@ -111,23 +118,23 @@ def k8s_spec(
     name: str,
     image: str,
     *,
-    replicas: int = 2,
+    replicas: int = K8S_REPLICAS,
     max_replicas: int | None = None,
-    target_cpu_percent: int = 70,
-    cpu: str = "1",
+    target_cpu_percent: int = K8S_TARGET_CPU_PERCENT,
+    cpu: str = K8S_CPU,
     cpu_limit: str | None = None,
-    memory: str = "512Mi",
+    memory: str = K8S_MEMORY,
     memory_limit: str | None = None,
-    port: int = 5000,
+    port: int = PORT,
     api_key_secret: str | None = None,
-    drain_s: int = 5,
-    grace_s: int = 25,
+    drain_s: int = K8S_DRAIN_S,
+    grace_s: int = K8S_GRACE_S,
     workers: int | None = None,
-    tmp_size: str = "64Mi",
+    tmp_size: str = K8S_TMP_SIZE,
     kserve: bool = False,
 ) -> K8sSpec:
     """A checked K8sSpec. ``api_key_secret`` is ``NAME`` or ``NAME:KEY`` (the key defaults to api-key);
-    limits default to the requests (Guaranteed QoS); ``max_replicas`` defaults to 10, or to
+    limits default to the requests (Guaranteed QoS); ``max_replicas`` defaults to K8S_MAX_REPLICAS, or to
     ``replicas`` when that is more."""
     if not _DNS_LABEL.fullmatch(name):
         raise ConfigError(
@@ -138,7 +145,7 @@ def k8s_spec(
         raise ConfigError(f"image {image!r}: give an image reference such as registry.example.org/rf-api:1.0")
     if replicas < 1:
         raise ConfigError(f"--replicas {replicas}: run at least 1 pod")
-    max_replicas = max(replicas, 10) if max_replicas is None else max_replicas
+    max_replicas = max(replicas, K8S_MAX_REPLICAS) if max_replicas is None else max_replicas
     if max_replicas < replicas:
         raise ConfigError(f"--max-replicas {max_replicas} is below --replicas {replicas}; set it to {replicas} or more")
     if not 1 <= target_cpu_percent <= 1000:
@@ -154,9 +161,9 @@ def k8s_spec(
     if not 1024 <= port <= 65535:
         raise ConfigError(
             f"--port {port}: the container runs without privileges, so it cannot listen below 1024; "
-            "keep 5000 (the Service listens on 80)"
+            f"keep {PORT} (the Service listens on 80)"
         )
-    secret, key = None, "api-key"
+    secret, key = None, K8S_SECRET_KEY
     if api_key_secret is not None:
         secret, _, given_key = api_key_secret.partition(":")
         key = given_key or key

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from dockml.config import ModelSpec
+from dockml.constants import RUNTIMES
 from dockml.errors import ConfigError, DockmlError
 from dockml.models.base import LoadedModel, OnnxBacked, Outputs, Runtime
 from dockml.models.details import CompiledToOnnx, ModelDetails, ServedBySklearn
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 
 __all__ = ["RUNTIMES", "LoadedModel", "ModelDetails", "Outputs", "Runtime", "load_model"]
 
-RUNTIMES = ("auto", "onnx", "sklearn")
 SAMPLE_MAX_ROWS = 10_000
 log = logging.getLogger("dockml.models")
 
