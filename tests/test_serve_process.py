@@ -179,9 +179,13 @@ def _unloadable_pickle(folder):
     return folder / "custom.joblib"
 
 
-def _serve(*args):
+def _serve(*args, env=None):
     return subprocess.run(
-        [sys.executable, "-m", "dockml", "serve", *args, "--port", "0"], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "dockml", "serve", *args, "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -201,6 +205,13 @@ def test_a_model_that_cannot_load_stops_the_start_in_one_line(tmp_path):
 @pytest.mark.slow
 def test_the_traceback_of_a_failed_start_is_shown_at_debug_level(tmp_path):
     result = _serve(f"custom={_unloadable_pickle(tmp_path)}", "--trust-pickle", "--log-level", "debug")
+    assert result.returncode == 2
+    assert "Traceback" in result.stderr
+
+
+@pytest.mark.slow
+def test_the_log_level_setting_comes_from_the_environment_too(tmp_path):
+    result = _serve(f"custom={_unloadable_pickle(tmp_path)}", "--trust-pickle", env={"DOCKML_LOG_LEVEL": "debug"})
     assert result.returncode == 2
     assert "Traceback" in result.stderr
 

@@ -121,8 +121,8 @@ def _shortened(names: tuple[str, ...], width: int = 80) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    configure_logging(args.log_level)
     settings = settings_or_demos(args, model_sha256=args.model_sha256 or [])
+    configure_logging(settings.log_level)  # from the flag, DOCKML_LOG_LEVEL or the file
     if not args.models and not args.config:
         print("No model given: serving the demo services 'iris' and 'digits'.", flush=True)
     with _metrics_folder(settings.workers):
