@@ -1,4 +1,4 @@
-"""The Starlette application: routes, error handlers and middleware around a Registry."""
+"""The Starlette application: routes, the error handler and middleware around a Registry."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from dockml.config import Settings
 from dockml.errors import DockmlError, NotReady
 from dockml.http.decompress import Decompress
 from dockml.http.docs import docs_routes
+from dockml.http.error_renderer import on_error
 from dockml.http.fastpath import FastPredict
 from dockml.http.guards import Edge
 from dockml.http.limits import BodyLimit
@@ -29,8 +30,6 @@ from dockml.http.mlflow import mlflow_routes
 from dockml.http.openapi import build_openapi
 from dockml.http.platform_routes import PlatformRoutes
 from dockml.http.playground import playground_routes
-from dockml.http.problems import on_dockml_error, on_http_error, on_unexpected_error
-from dockml.http.protocol_errors import ProtocolErrors
 from dockml.http.routes import json_response, model_routes
 from dockml.http.v2 import v2_routes
 from dockml.service import ROUTES, Registry
@@ -105,9 +104,9 @@ def create_app(registry: Registry, settings: Settings) -> ASGIApp:
         routes=routes,
         middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
         exception_handlers={
-            DockmlError: on_dockml_error,
-            HTTPException: on_http_error,
-            Exception: on_unexpected_error,
+            DockmlError: on_error,
+            HTTPException: on_error,
+            Exception: on_error,
         },
         lifespan=lifespan,
     )
@@ -118,9 +117,8 @@ def create_app(registry: Registry, settings: Settings) -> ASGIApp:
         request_timeout_s=settings.request_timeout_s,
         access_log_format=settings.access_log,
     )
-    # The edge (guards.py) wraps every route; the predict fast path, outermost, runs its steps
-    # inline. Protocol error bodies concern only the V2 and MLflow paths, behind the fast path.
-    outer: ASGIApp = FastPredict(ProtocolErrors(edge), predict_paths, settings.max_body_bytes, edge)
+    # The edge (guards.py) wraps every route; the predict fast path, outermost, runs its steps inline.
+    outer: ASGIApp = FastPredict(edge, predict_paths, settings.max_body_bytes, edge)
     # Compressed bodies are inflated as they are read, by every route including the fast path.
     outer = Decompress(outer, settings.max_body_bytes)
     if settings.predict_route or settings.health_route:

@@ -13,10 +13,7 @@ document: 400 for a request the model cannot take, 404 for an unknown model, ver
 
 from __future__ import annotations
 
-import logging
 import uuid
-from collections.abc import Awaitable, Callable
-from http import HTTPStatus
 
 import orjson
 from starlette.requests import Request
@@ -27,28 +24,12 @@ from dockml import __version__
 from dockml.codecs.records import decode_records
 from dockml.codecs.tensor_layout import TensorLayout
 from dockml.codecs.tensors import RequestedOutput, decode_infer_request, encode_infer_response
-from dockml.errors import DockmlError, FieldError, InvalidInput, MalformedInput, ModelNotFound, RouteNotFound
+from dockml.errors import FieldError, InvalidInput, MalformedInput, MethodNotAllowed, ModelNotFound, RouteNotFound
+from dockml.http.error_renderer import ErrorForm, Handler, answering_errors
 from dockml.service import ModelService, Registry
-
-log = logging.getLogger("dockml.http")
 
 VERSION = "1"
 EXTENSIONS = ["binary_tensor_data"]
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-def error_body(status: int, message: str) -> bytes:
-    return orjson.dumps({"error": message})
-
-
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    return Response(error_body(status, message), status_code=status, media_type="application/json", headers=headers)
-
-
-def protocol_status(status: int) -> int:
-    # The protocol reports a request the model cannot take as 400; dockml's 422 is that case.
-    return HTTPStatus.BAD_REQUEST if status == HTTPStatus.UNPROCESSABLE_ENTITY else status
-
 
 # Every method reaches the endpoints, so that a wrong one gets the protocol's error too.
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -59,20 +40,10 @@ def _endpoint(method: str | None, handler: Handler) -> Handler:
 
     async def endpoint(request: Request) -> Response:
         if method is not None and request.method != method and (method, request.method) != ("GET", "HEAD"):
-            return error_response(
-                405, f"{request.method} is not allowed on {request.url.path}; use {method}", {"Allow": method}
-            )
-        try:
-            return await handler(request)
-        except DockmlError as error:
-            if error.status >= 500:
-                log.error("%s %s: %s", request.method, request.url.path, error.detail)
-            return error_response(protocol_status(int(error.status)), error.detail)
-        except Exception:
-            log.exception("unhandled error on %s %s", request.method, request.url.path)
-            return error_response(500, "internal server error; the server log has the cause")
+            raise MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}; use {method}", (method,))
+        return await handler(request)
 
-    return endpoint
+    return answering_errors(ErrorForm.V2, endpoint)
 
 
 def platform(service: ModelService) -> str:
