@@ -122,31 +122,20 @@ def _facts(error: BaseException, context: RequestContext) -> tuple[int, str, lis
     return 500, INTERNAL, None, []
 
 
-def answering_errors(form: ErrorForm, handler: Handler) -> Handler:
-    """``handler``, its errors answered in ``form``. Caught in the endpoint rather than by
-    Starlette's outermost handler, which would re-raise an unexpected error to be logged again."""
+def answering_errors(form: ErrorForm, handler: Handler, allowed: tuple[str, ...] | None = None) -> Handler:
+    """``handler``, its errors answered in ``form``; with ``allowed`` (() for any), it is reached by
+    every method and answers any other with 405 (GET includes HEAD). Caught in the endpoint rather
+    than by Starlette's outermost handler, which would re-raise an unexpected error to be logged again."""
 
     async def endpoint(request: Request) -> Response:
         try:
+            method = request.method
+            if allowed and method not in allowed and not (method == "HEAD" and "GET" in allowed):
+                raise MethodNotAllowed(
+                    f"{method} is not allowed on {request.url.path}; use {', '.join(allowed)}", allowed
+                )
             return await handler(request)
         except Exception as error:  # noqa: BLE001 - the renderer answers and logs it
             return render(error, RequestContext.of(request.scope), form).response()
 
     return endpoint
-
-
-_MLFLOW_PATHS = ("/invocations", "/ping", "/health", "/version")
-
-
-def form_for(path: str) -> ErrorForm:
-    """The error form of the route at ``path`` (served or not: an unknown V2 path gets V2's)."""
-    if path == "/v2" or path.startswith("/v2/"):
-        return ErrorForm.V2
-    if path in _MLFLOW_PATHS or (path.startswith("/models/") and path.endswith(("/invocations", "/ping"))):
-        return ErrorForm.MLFLOW
-    return ErrorForm.PROBLEM
-
-
-async def on_error(request: Request, error: Exception) -> Response:
-    """Starlette's handler for every error a route does not answer itself, and its 404 and 405."""
-    return render(error, RequestContext.of(request.scope), form_for(request.scope["path"])).response()

@@ -26,16 +26,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dockml import metrics
 from dockml.errors import DeadlineExceeded, DockmlError, Overloaded, Unauthorized
 from dockml.http.context import RequestContext, printable
-from dockml.http.error_renderer import form_for, render
+from dockml.http.error_renderer import render
+from dockml.http.route_table import KEYLESS_PATHS, KEYLESS_PREFIXES, OPEN_PATHS, form_for
 
 access_log = logging.getLogger("dockml.access")
-OPEN_PATHS = frozenset(
-    {"/health/live", "/health/ready", "/v2/health/live", "/v2/health/ready", "/ping", "/health", "/version"}
-)
-# The playground's page and files hold no data, and a browser cannot send a key to open a page:
-# they load without it so the page can ask for the key, which every call it makes then sends.
-KEYLESS_PAGES = frozenset({"/"})
-KEYLESS_PREFIX = "/playground/"
 KEY_ADVICE = "missing or wrong API key; send it as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'"
 
 
@@ -45,8 +39,8 @@ async def reject(send: Send, scope: Scope, error: DockmlError) -> None:
 
 
 def keyless(path: str) -> bool:
-    """Paths open without the API key: the health checks and the playground's files."""
-    return path in OPEN_PATHS or path in KEYLESS_PAGES or (path.startswith(KEYLESS_PREFIX) and ".." not in path)
+    """Paths open without the API key (route_table.py): the health checks and the playground's files."""
+    return path in KEYLESS_PATHS or (path.startswith(KEYLESS_PREFIXES) and ".." not in path)
 
 
 WAITED = "dockml.waited_s"
@@ -158,7 +152,7 @@ class Edge:
             refused = self.refusal(scope, given_key)
             if refused is not None:
                 await reject(marked_send, scope, refused)
-            elif scope["path"] in OPEN_PATHS:  # health checks: always admitted, never timed out
+            elif scope["path"] in OPEN_PATHS:  # health checks: always admitted, never timed out (route_table.py)
                 await self.app(scope, receive, marked_send)
             else:
                 task = asyncio.current_task()

@@ -15,22 +15,22 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from dockml import __version__
 from dockml.codecs.mlflow import decode_invocation, decode_invocation_csv, decode_invocation_parquet
 from dockml.config import Settings
 from dockml.errors import UnsupportedMediaType
-from dockml.http.error_renderer import ErrorForm, answering_errors
+from dockml.http.error_renderer import Handler
 from dockml.http.fastpath import parse_json_body
 from dockml.http.offload import SLOW_FORMAT, decode_sized
+from dockml.http.route_table import ModelEndpoint
 from dockml.service import ModelService, Registry
 from dockml.signature import Signature
 
@@ -47,8 +47,10 @@ def _content_type(request: Request) -> str:
     return media_type
 
 
-def mlflow_routes(registry: Registry, settings: Settings) -> list[BaseRoute]:
-    def invocations(service: ModelService) -> Callable[[Request], Awaitable[Response]]:
+def invocations_endpoint(settings: Settings) -> ModelEndpoint:
+    """The invocations endpoint, made for one model."""
+
+    def invocations(service: ModelService) -> Handler:
         async def endpoint(request: Request) -> Response:
             request.scope["dockml.labels"] = (service.name, "invocations")
             media_type = _content_type(request)
@@ -75,7 +77,13 @@ def mlflow_routes(registry: Registry, settings: Settings) -> list[BaseRoute]:
             body = orjson.dumps({"predictions": predictions}, option=orjson.OPT_SERIALIZE_NUMPY)
             return Response(body, media_type="application/json")
 
-        return answering_errors(ErrorForm.MLFLOW, endpoint)
+        return endpoint
+
+    return invocations
+
+
+def mlflow_endpoints(registry: Registry) -> dict[str, Handler]:
+    """The endpoints of the routes every model shares, by name (route_table.py gives their paths)."""
 
     async def ping(request: Request) -> Response:
         # MLflow answers a bare newline, labelled JSON.
@@ -89,18 +97,7 @@ def mlflow_routes(registry: Registry, settings: Settings) -> list[BaseRoute]:
     async def version(request: Request) -> Response:
         return Response(__version__, media_type="text/plain; charset=utf-8")
 
-    routes: list[BaseRoute] = [
-        Route("/ping", ping, methods=["GET"]),
-        Route("/health", ping, methods=["GET"]),
-        Route("/version", version, methods=["GET"]),
-        Route("/models/{name}/ping", answering_errors(ErrorForm.MLFLOW, model_ping), methods=["GET"]),
-    ]
-    default = registry.default_for("predict")
-    if default is not None:
-        routes.append(Route("/invocations", invocations(default), methods=["POST"]))
-    for service in registry:
-        routes.append(Route(f"/models/{service.name}/invocations", invocations(service), methods=["POST"]))
-    return routes
+    return {"ping": ping, "version": version, "model_ping": model_ping}
 
 
 def _decode_json(body: bytes, signature: Signature) -> np.ndarray:
