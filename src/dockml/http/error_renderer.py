@@ -41,7 +41,7 @@ class ErrorForm(enum.Enum):
     MLFLOW = "mlflow"
 
 
-_CONTENT_TYPES = {ErrorForm.PROBLEM: MEDIA_TYPE.encode(), ErrorForm.V2: b"application/json"}
+_PROBLEM_TYPE = MEDIA_TYPE.encode()
 _MLFLOW_CODES = {
     400: "BAD_REQUEST",
     401: "UNAUTHENTICATED",
@@ -86,9 +86,9 @@ def render(error: BaseException, context: RequestContext, form: ErrorForm) -> Er
     in ``form``; a server-side failure is logged here, with ``context``."""
     status, detail, errors, headers = _facts(error, context)
     if form is ErrorForm.PROBLEM:
-        return ErrorAnswer(status, _CONTENT_TYPES[form], problem_body(status, detail, errors), headers)
+        return ErrorAnswer(status, _PROBLEM_TYPE, problem_body(status, detail, errors), headers)
     if status == HTTPStatus.UNPROCESSABLE_ENTITY:
-        status = HTTPStatus.BAD_REQUEST
+        status = int(HTTPStatus.BAD_REQUEST)
     if form is ErrorForm.V2:
         body = orjson.dumps({"error": detail})
     else:
