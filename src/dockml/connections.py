@@ -23,7 +23,8 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-from dockml.http.guards import OPEN_PATHS, WAITED
+from dockml.http.guards import WAITED
+from dockml.http.route_table import OPEN_PATHS
 
 log = logging.getLogger("dockml.server")
 

@@ -5,17 +5,21 @@
      ├── MalformedInput (ValueError)       400  not valid JSON / CSV / image / multipart
      ├── ModelNotFound (LookupError)       404
      ├── RouteNotFound (LookupError)       404
-     ├── MethodNotAllowed                  405
+     ├── Unauthorized                      401  no API key, or the wrong one
+     ├── MethodNotAllowed                  405  knows the methods the route allows
      ├── PayloadTooLarge                   413
      ├── UnsupportedMediaType              415
      ├── NotReady                          503
+     ├── Overloaded                        503  refused under load; the client should retry shortly
+     ├── DeadlineExceeded                  504  still running after request_timeout_s
      ├── PredictionFailed                  500  the model raised; details stay in the server log
      └── ConfigError                       -    bad settings or model files, found before serving
           ├── UnsafeModelFile              -    a pickle without --trust-pickle, untrusted skops types
           └── MissingDependency (ImportError)
 
-The HTTP layer turns any of them into one RFC 9457 problem document; nothing here
-imports the web framework.
+The HTTP layer turns any of them into one error answer (http/error_renderer.py: an RFC 9457
+problem document, or the error body of the route's protocol); nothing here imports the web
+framework.
 """
 
 from __future__ import annotations
@@ -101,8 +105,16 @@ class RouteNotFound(DockmlError, LookupError):
     status = HTTPStatus.NOT_FOUND
 
 
+class Unauthorized(DockmlError):
+    status = HTTPStatus.UNAUTHORIZED
+
+
 class MethodNotAllowed(DockmlError):
     status = HTTPStatus.METHOD_NOT_ALLOWED
+
+    def __init__(self, detail: str, allowed: tuple[str, ...] = ()) -> None:
+        super().__init__(detail)
+        self.allowed = allowed
 
 
 class PayloadTooLarge(DockmlError):
@@ -115,6 +127,14 @@ class UnsupportedMediaType(DockmlError):
 
 class NotReady(DockmlError):
     status = HTTPStatus.SERVICE_UNAVAILABLE
+
+
+class Overloaded(DockmlError):
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+
+
+class DeadlineExceeded(DockmlError):
+    status = HTTPStatus.GATEWAY_TIMEOUT
 
 
 class PredictionFailed(DockmlError):

@@ -20,8 +20,6 @@ from dockml.signature import Signature
 
 log = logging.getLogger("dockml.service")
 
-ROUTES = ("predict", "predict_file", "predict_image")
-
 
 @dataclass(slots=True)
 class ModelService:
@@ -65,9 +63,6 @@ class ModelService:
     def signature(self) -> Signature:
         return self.loaded.signature
 
-    def routes(self) -> tuple[str, ...]:
-        return ROUTES if self.signature.image is not None else ROUTES[:2]
-
     def _run(self, table: np.ndarray) -> Outputs:
         try:
             return self.loaded.runtime.predict(table)
@@ -92,7 +87,8 @@ class ModelService:
         self.encoder.labels(self.loaded.runtime.predict(table))
         self.warmed = True
 
-    def describe(self, prefix: str) -> dict[str, Any]:
+    def describe(self, endpoints: dict[str, str]) -> dict[str, Any]:
+        """What the model is and takes, with ``endpoints`` (its routes, by name: the HTTP layer's)."""
         return {
             "name": self.name,
             "description": self.spec.meta.description,
@@ -100,7 +96,7 @@ class ModelService:
             "batching": {"max_rows": self.policy.max_rows, "max_delay_ms": self.policy.max_delay_ms},
             "file": self.spec.path.name,
             "signature": self.signature.to_dict(),
-            "endpoints": {route: f"{prefix}/{route}" for route in self.routes()},
+            "endpoints": endpoints,
             "load_seconds": round(self.load_seconds, 4),
             "details": self.loaded.details.to_dict(),
         }
@@ -137,10 +133,6 @@ class Registry:
             return self.services[name]
         except KeyError:
             raise ModelNotFound(f"no model named '{name}'; served models: {', '.join(self.services)}") from None
-
-    def default_for(self, route: str) -> ModelService | None:
-        """The model a root route (``/predict``) serves: the first, in the order given, that offers it."""
-        return next((service for service in self if route in service.routes()), None)
 
     def warm_up(self) -> None:
         for service in self:

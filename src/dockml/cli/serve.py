@@ -79,17 +79,19 @@ def register(commands: Any) -> None:
 
 
 def _announce(settings: Settings, registry: Registry) -> None:
+    from dockml.http import route_table  # only now: it imports the service layer, and so the metrics
+
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     base = f"http://{host}:{settings.port}"
+    urls = {label: "  ".join(base + path for path in paths) for label, paths in route_table.banner_urls().items()}
     print(f"dockml {__version__} serving {len(registry)} model(s) on {base}", flush=True)
-    print(f"  Playground:  {base}/", flush=True)
-    print(f"  Swagger UI:  {base}/apidocs", flush=True)
-    print(f"  OpenAPI:     {base}/openapi.json", flush=True)
-    print(f"  health:      {base}/health/live  {base}/health/ready   metrics: {base}/metrics", flush=True)
-    for route in ("predict", "predict_file", "predict_image"):
-        default = registry.default_for(route)
+    for label in ("Playground", "Swagger UI", "OpenAPI"):
+        print(f"  {label + ':':<13}{urls[label]}", flush=True)
+    print(f"  health:      {urls['health']}   metrics: {urls['metrics']}", flush=True)
+    for route in route_table.root_routes():
+        default = route_table.first_offering(route, registry)
         if default is not None and len(registry) > 1:
-            print(f"  /{route} serves '{default.name}'", flush=True)
+            print(f"  {route.path} serves '{default.name}'", flush=True)
     for service in registry:
         signature = service.signature
         print(
@@ -104,10 +106,8 @@ def _announce(settings: Settings, registry: Registry) -> None:
                 f"feature_names = [...] in {side_file.name} beside the model, or train on a pandas DataFrame",
                 flush=True,
             )
-        prefix = "" if len(registry) == 1 else f"/models/{service.name}"
-        for route in service.routes():
-            method = "GET|POST" if route == "predict" else "POST"
-            print(f"    {method:8} {base}{prefix}/{route}", flush=True)
+        for methods, path in route_table.model_routes(service, at_root=len(registry) == 1):
+            print(f"    {methods:8} {base}{path}", flush=True)
 
 
 def _shortened(names: tuple[str, ...], width: int = 80) -> str:

@@ -1,10 +1,10 @@
-"""The Starlette application: routes, error handlers and middleware around a Registry."""
+"""The Starlette application: the routes of the route table, the error handler and middleware
+around a Registry."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
-import logging
 from collections.abc import AsyncIterator
 
 import orjson
@@ -14,31 +14,31 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
 from dockml import metrics
 from dockml.config import Settings
 from dockml.errors import DockmlError, NotReady
+from dockml.http import route_table
+from dockml.http.context import RequestContext
 from dockml.http.decompress import Decompress
-from dockml.http.docs import docs_routes
+from dockml.http.docs import docs_endpoints, docs_files
+from dockml.http.error_renderer import ErrorForm, Handler, answering_errors, render
 from dockml.http.fastpath import FastPredict
 from dockml.http.guards import Edge
 from dockml.http.limits import BodyLimit
-from dockml.http.mlflow import mlflow_routes
+from dockml.http.mlflow import invocations_endpoint, mlflow_endpoints
 from dockml.http.openapi import build_openapi
 from dockml.http.platform_routes import PlatformRoutes
-from dockml.http.playground import playground_routes
-from dockml.http.problems import on_dockml_error, on_http_error, on_unexpected_error
-from dockml.http.protocol_errors import ProtocolErrors
-from dockml.http.routes import json_response, model_routes
-from dockml.http.v2 import v2_routes
-from dockml.service import ROUTES, Registry
-
-log = logging.getLogger("dockml.http")
+from dockml.http.playground import playground_endpoints, playground_files
+from dockml.http.route_table import ModelEndpoint, Served
+from dockml.http.routes import json_response, upload_endpoints
+from dockml.http.v2 import v2_endpoints
+from dockml.service import Registry
 
 
-def _service_routes(registry: Registry, openapi: bytes) -> list[BaseRoute]:
+def _service_endpoints(registry: Registry, openapi: bytes) -> dict[str, Handler]:
     async def live(request: Request) -> Response:
         return json_response({"status": "alive"})
 
@@ -50,11 +50,11 @@ def _service_routes(registry: Registry, openapi: bytes) -> list[BaseRoute]:
         return json_response({"status": "ready", "models": [s.name for s in registry]})
 
     async def list_models(request: Request) -> Response:
-        return json_response({"models": [s.describe(f"/models/{s.name}") for s in registry]})
+        return json_response({"models": [s.describe(route_table.endpoints(s)) for s in registry]})
 
     async def one_model(request: Request) -> Response:
         service = registry.get(request.path_params["name"])
-        return json_response(service.describe(f"/models/{service.name}"))
+        return json_response(service.describe(route_table.endpoints(service)))
 
     async def openapi_document(request: Request) -> Response:
         return Response(openapi, media_type="application/json")
@@ -63,28 +63,52 @@ def _service_routes(registry: Registry, openapi: bytes) -> list[BaseRoute]:
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 
-    return [
-        Route("/health/live", live, methods=["GET"]),
-        Route("/health/ready", ready, methods=["GET"]),
-        Route("/metrics", metrics_page, methods=["GET"]),
-        Route("/models", list_models, methods=["GET"]),
-        Route("/models/{name}", one_model, methods=["GET"]),
-        Route("/openapi.json", openapi_document, methods=["GET"]),
-    ]
+    return {
+        "live": live,
+        "ready": ready,
+        "metrics": metrics_page,
+        "models": list_models,
+        "model": one_model,
+        "openapi": openapi_document,
+    }
+
+
+async def on_error(request: Request, error: Exception) -> Response:
+    """Starlette's handler for every error a route does not answer itself, and for its own 404
+    and 405 (no such route, a method the route does not take): in the form of the path's family."""
+    return render(error, RequestContext.of(request.scope), route_table.form_for(request.scope["path"])).response()
+
+
+def _starlette_route(
+    served: Served, endpoints: dict[str, Handler], model_endpoints: dict[str, ModelEndpoint], files: dict[str, ASGIApp]
+) -> BaseRoute:
+    route = served.route
+    if route.mount:
+        return Mount(served.path, files[route.name], name=route.name)
+    handler = endpoints[route.name] if served.service is None else model_endpoints[route.name](served.service)
+    if route.error_form is not ErrorForm.PROBLEM:
+        # A protocol's routes answer their own errors, in its form (and a wrong method, where
+        # every method reaches them).
+        handler = answering_errors(route.error_form, handler, route.methods if route.every_method else None)
+    methods = route_table.ALL_METHODS if route.every_method else route.methods
+    return Route(served.path, handler, methods=list(methods))
 
 
 def create_app(registry: Registry, settings: Settings) -> ASGIApp:
     """The ASGI app serving every model in ``registry``."""
-    routes: list[BaseRoute] = []
-    for route in ROUTES:
-        first = registry.default_for(route)
-        if first is not None:
-            routes += [r for r in model_routes(first, settings, "") if r.path == f"/{route}"]
-    for service in registry:
-        routes += model_routes(service, settings, f"/models/{service.name}")
     openapi = orjson.dumps(build_openapi(registry, settings))
-    routes += _service_routes(registry, openapi) + docs_routes() + playground_routes()
-    routes += v2_routes(registry) + mlflow_routes(registry, settings)
+    endpoints = {
+        **_service_endpoints(registry, openapi),
+        **docs_endpoints(),
+        **playground_endpoints(),
+        **v2_endpoints(registry),
+        **mlflow_endpoints(registry),
+    }
+    model_endpoints = {**upload_endpoints(settings), "invocations": invocations_endpoint(settings)}
+    files = {**docs_files(), **playground_files()}
+    # The predict routes are the fast path's, not Starlette's.
+    served = [served for served in route_table.served_routes(registry) if not served.route.fast]
+    routes = [_starlette_route(s, endpoints, model_endpoints, files) for s in served]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -97,18 +121,10 @@ def create_app(registry: Registry, settings: Settings) -> ASGIApp:
         gc.freeze()
         yield
 
-    predict_paths = {f"/models/{service.name}/predict": service for service in registry}
-    default = registry.default_for("predict")
-    if default is not None:
-        predict_paths["/predict"] = default
     app = Starlette(
         routes=routes,
         middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes)],
-        exception_handlers={
-            DockmlError: on_dockml_error,
-            HTTPException: on_http_error,
-            Exception: on_unexpected_error,
-        },
+        exception_handlers={DockmlError: on_error, HTTPException: on_error, Exception: on_error},
         lifespan=lifespan,
     )
     edge = Edge(
@@ -118,9 +134,8 @@ def create_app(registry: Registry, settings: Settings) -> ASGIApp:
         request_timeout_s=settings.request_timeout_s,
         access_log_format=settings.access_log,
     )
-    # The edge (guards.py) wraps every route; the predict fast path, outermost, runs its steps
-    # inline. Protocol error bodies concern only the V2 and MLflow paths, behind the fast path.
-    outer: ASGIApp = FastPredict(ProtocolErrors(edge), predict_paths, settings.max_body_bytes, edge)
+    # The edge (guards.py) wraps every route; the predict fast path, outermost, runs its steps inline.
+    outer: ASGIApp = FastPredict(edge, route_table.fast_paths(registry), settings.max_body_bytes, edge)
     # Compressed bodies are inflated as they are read, by every route including the fast path.
     outer = Decompress(outer, settings.max_body_bytes)
     if settings.predict_route or settings.health_route:

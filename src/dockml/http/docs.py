@@ -7,10 +7,11 @@ from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from dockml.errors import MissingDependency
+from dockml.http.error_renderer import Handler
 
 PAGE = """<!doctype html>
 <html lang="en">
@@ -63,11 +64,9 @@ async def to_apidocs(request: Request) -> Response:
     return RedirectResponse("/apidocs", status_code=307)
 
 
-def docs_routes() -> list[BaseRoute]:
-    return [
-        Route("/apidocs", page, methods=["GET"]),
-        Route("/apidocs/", page, methods=["GET"]),
-        Route("/apidocs/init.js", init_script, methods=["GET"]),
-        Mount("/apidocs/static", StaticFiles(directory=swagger_ui_folder()), name="swagger-ui"),
-        Route("/docs", to_apidocs, methods=["GET"]),
-    ]
+def docs_endpoints() -> dict[str, Handler]:
+    return {"apidocs": page, "apidocs_script": init_script, "docs": to_apidocs}
+
+
+def docs_files() -> dict[str, ASGIApp]:
+    return {"apidocs_files": StaticFiles(directory=swagger_ui_folder())}

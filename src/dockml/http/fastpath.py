@@ -4,13 +4,12 @@ Once a model runs in ONNX Runtime (microseconds), the framework's routing, Reque
 middleware stack cost more than the model. This layer sits in front of the Starlette app:
 predict requests are answered here, everything else (and every other method on these paths)
 goes on to Starlette. The rules are the same as everywhere: the body limit while reading,
-problem documents for errors, the same metrics.
+errors answered by the one renderer (error_renderer.py), the same metrics.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from typing import Any
 from urllib.parse import parse_qsl
@@ -22,18 +21,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from dockml import metrics
 from dockml.codecs.json_budget import check_json_values, value_budget
 from dockml.codecs.records import decode_json, decode_query
-from dockml.errors import DockmlError, FieldError, InvalidInput, MalformedInput, MethodNotAllowed, UnsupportedMediaType
+from dockml.errors import FieldError, InvalidInput, MalformedInput, MethodNotAllowed, UnsupportedMediaType
+from dockml.http.context import RequestContext
+from dockml.http.error_renderer import ErrorForm, render
 from dockml.http.guards import Edge
 from dockml.http.limits import too_large
 from dockml.http.offload import decode_sized
-from dockml.http.problems import MEDIA_TYPE, problem_body
 from dockml.service import ModelService
 from dockml.signature import Signature
 
-log = logging.getLogger("dockml.http")
-
 _JSON_HEADERS = [(b"content-type", b"application/json")]
-_PROBLEM_HEADERS = [(b"content-type", MEDIA_TYPE.encode())]
 _TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
 
 
@@ -90,9 +87,12 @@ class _Route:
         self.ok = metrics.REQUESTS.labels(service.name, "predict", "200")
 
 
-class _Refused(Exception):
-    def __init__(self, status: int, detail: str, headers: list[tuple[bytes, bytes]]) -> None:
-        self.status, self.detail, self.headers = status, detail, headers
+def _answer(
+    error: Exception, scope: Scope, route: _Route, id_header: tuple[bytes, bytes]
+) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    context = RequestContext(scope["dockml.request_id"], scope["method"], scope["path"], route.service.name, "predict")
+    answer = render(error, context, ErrorForm.PROBLEM)
+    return answer.status, answer.body, [(b"content-type", answer.content_type), *answer.headers, id_header]
 
 
 class FastPredict:
@@ -118,37 +118,21 @@ class FastPredict:
         try:
             refused = edge.refusal(scope, given_key)
             if refused is not None:
-                status, detail, extra = refused
-                raise _Refused(status, detail, extra)
+                raise refused
             edge.enter(task)
             entered = True
             if scope["method"] not in ("GET", "POST"):
-                raise MethodNotAllowed(f"{scope['method']} is not allowed on {scope['path']}; use GET, POST")
+                raise MethodNotAllowed(
+                    f"{scope['method']} is not allowed on {scope['path']}; use GET, POST", allowed=("GET", "POST")
+                )
             status, body = 200, await self._predict(route.service, scope, receive, content_type, content_length)
             headers = [*_JSON_HEADERS, id_header]
-        except _Refused as refusal:
-            status, body = refusal.status, problem_body(refusal.status, refusal.detail)
-            headers = [*_PROBLEM_HEADERS, *refusal.headers, id_header]
-        except DockmlError as error:
-            status, body = int(error.status), problem_body(int(error.status), error.detail, error.errors)
-            headers = [*_PROBLEM_HEADERS, id_header]
-            if status == 405:
-                headers.append((b"allow", b"GET, POST"))
-            if status >= 500:
-                log.error(
-                    "%s %s (request %s): %s", scope["method"], scope["path"], scope["dockml.request_id"], error.detail
-                )
         except asyncio.CancelledError:
             if not edge.timed_out(task):
                 raise
-            status, body = 504, problem_body(504, edge.deadline_detail())
-            headers = [*_PROBLEM_HEADERS, id_header]
-        except Exception:
-            log.exception(
-                "unhandled error on %s %s (request %s)", scope["method"], scope["path"], scope["dockml.request_id"]
-            )
-            status, body = 500, problem_body(500, "internal server error; the server log has the cause")
-            headers = [*_PROBLEM_HEADERS, id_header]
+            status, body, headers = _answer(edge.deadline(), scope, route, id_header)
+        except Exception as error:  # noqa: BLE001 - a DockmlError or not: the renderer answers and logs it
+            status, body, headers = _answer(error, scope, route, id_header)
         finally:
             if entered:
                 edge.leave(task)

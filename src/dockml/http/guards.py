@@ -18,57 +18,34 @@ import hmac
 import json
 import logging
 import os
-import re
 import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dockml import metrics
-from dockml.http.problems import MEDIA_TYPE, problem_body
+from dockml.errors import DeadlineExceeded, DockmlError, Overloaded, Unauthorized
+from dockml.http.context import RequestContext, printable
+from dockml.http.error_renderer import render
+from dockml.http.route_table import KEYLESS_PATHS, KEYLESS_PREFIXES, OPEN_PATHS, form_for
 
 access_log = logging.getLogger("dockml.access")
-OPEN_PATHS = frozenset(
-    {"/health/live", "/health/ready", "/v2/health/live", "/v2/health/ready", "/ping", "/health", "/version"}
-)
-# The playground's page and files hold no data, and a browser cannot send a key to open a page:
-# they load without it so the page can ask for the key, which every call it makes then sends.
-KEYLESS_PAGES = frozenset({"/"})
-KEYLESS_PREFIX = "/playground/"
 KEY_ADVICE = "missing or wrong API key; send it as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'"
 
 
-async def send_problem(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    body = problem_body(status, detail)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", MEDIA_TYPE.encode()),
-                (b"content-length", str(len(body)).encode()),
-                *(headers or []),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+async def reject(send: Send, scope: Scope, error: DockmlError) -> None:
+    """Answer ``error`` before the request reaches its route, in the route's error form."""
+    await render(error, RequestContext.of(scope), form_for(scope["path"])).send(send)
 
 
 def keyless(path: str) -> bool:
-    """Paths open without the API key: the health checks and the playground's files."""
-    return path in OPEN_PATHS or path in KEYLESS_PAGES or (path.startswith(KEYLESS_PREFIX) and ".." not in path)
+    """Paths open without the API key (route_table.py): the health checks and the playground's files."""
+    return path in KEYLESS_PATHS or (path.startswith(KEYLESS_PREFIXES) and ".." not in path)
 
 
 WAITED = "dockml.waited_s"
 """Scope key set by the connection (connections.py): how long the request waited for its
 connection's turn, when that was longer than allowed; such a request is refused with 503."""
-
-_UNPRINTABLE = re.compile(r'[\x00-\x1f\x7f"\\]')
-
-
-def printable(text: str) -> str:
-    """``text`` for one line of a text log: control characters, quotes and backslashes escaped."""
-    return _UNPRINTABLE.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
 class Edge:
@@ -121,24 +98,18 @@ class Edge:
         scope["dockml.request_id"] = request_id.decode("latin-1")
         return (b"x-request-id", request_id), given_key, content_type, content_length
 
-    def refusal(self, scope: Scope, given_key: bytes) -> tuple[int, str, list[tuple[bytes, bytes]]] | None:
-        """Why this request is not let in (status, detail, headers), or None."""
+    def refusal(self, scope: Scope, given_key: bytes) -> DockmlError | None:
+        """Why this request is not let in, or None."""
         path = scope["path"]
         # Constant time, so the answer's timing tells nothing about how much of a guess was right.
         if self.key and not keyless(path) and not hmac.compare_digest(given_key, self.key):
-            return 401, KEY_ADVICE, [(b"www-authenticate", b'Bearer realm="dockml"')]
+            return Unauthorized(KEY_ADVICE)
         if WAITED in scope and path not in OPEN_PATHS:
-            return (
-                503,
-                f"the server is busy: this request waited {scope[WAITED] * 1000:.0f} ms for its turn; retry shortly",
-                [(b"retry-after", b"1")],
+            return Overloaded(
+                f"the server is busy: this request waited {scope[WAITED] * 1000:.0f} ms for its turn; retry shortly"
             )
         if self.in_progress >= self.limit and path not in OPEN_PATHS:
-            return (
-                503,
-                f"the server is at capacity ({self.limit} requests in progress); retry shortly",
-                [(b"retry-after", b"1")],
-            )
+            return Overloaded(f"the server is at capacity ({self.limit} requests in progress); retry shortly")
         return None
 
     def enter(self, task: asyncio.Task[Any]) -> None:
@@ -159,8 +130,8 @@ class Edge:
         task.uncancel()
         return True
 
-    def deadline_detail(self) -> str:
-        return f"the request took longer than {self.seconds:g} s (request_timeout_s)"
+    def deadline(self) -> DeadlineExceeded:
+        return DeadlineExceeded(f"the request took longer than {self.seconds:g} s (request_timeout_s)")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -180,8 +151,8 @@ class Edge:
         try:
             refused = self.refusal(scope, given_key)
             if refused is not None:
-                await send_problem(marked_send, *refused)
-            elif scope["path"] in OPEN_PATHS:  # health checks: always admitted, never timed out
+                await reject(marked_send, scope, refused)
+            elif scope["path"] in OPEN_PATHS:  # health checks: always admitted, never timed out (route_table.py)
                 await self.app(scope, receive, marked_send)
             else:
                 task = asyncio.current_task()
@@ -193,7 +164,7 @@ class Edge:
                     if not self.timed_out(task):
                         raise
                     if not status:
-                        await send_problem(marked_send, 504, self.deadline_detail())
+                        await reject(marked_send, scope, self.deadline())
                 finally:
                     self.leave(task)
         finally:

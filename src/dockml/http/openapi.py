@@ -11,6 +11,7 @@ from typing import Any
 from dockml import __version__
 from dockml.config import Settings
 from dockml.http.openapi_protocols import SCHEMAS, mlflow_paths, v2_paths
+from dockml.http.route_table import documented_paths, first_offering, root_routes
 from dockml.service import ModelService, Registry
 from dockml.signature import Feature, Signature
 
@@ -360,7 +361,7 @@ def _service_paths() -> dict[str, Any]:
 
 
 def build_openapi(registry: Registry, settings: Settings | None = None) -> dict[str, Any]:
-    paths: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
     schemas: dict[str, Any] = {
         "Problem": {
             "type": "object",
@@ -383,24 +384,25 @@ def build_openapi(registry: Registry, settings: Settings | None = None) -> dict[
         }
     }
     tags = []
-    for route in ("predict", "predict_file", "predict_image"):
-        default = registry.default_for(route)
+    for route in root_routes():
+        default = first_offering(route, registry)
         if default is not None:
-            root = _predict_paths(default, "", "default model")
-            paths[f"/{route}"] = root[f"/{route}"]
-    if paths:
+            operations[route.path] = _predict_paths(default, "", "default model")[route.path]
+    if operations:
         tags.append(
             {"name": "default model", "description": "The root routes; each serves the first model that offers it."}
         )
     for service in registry:
-        paths.update(_predict_paths(service, f"/models/{service.name}", service.name))
+        operations.update(_predict_paths(service, f"/models/{service.name}", service.name))
         schemas.update(_model_schemas(service))
         tags.append({"name": service.name, "description": service.spec.meta.description or f"Model '{service.name}'"})
-    paths.update(_service_paths())
+    operations.update(_service_paths())
     tags.append({"name": "service", "description": "Health, metrics and model metadata"})
     settings = settings or Settings()
-    paths.update(v2_paths(registry))
-    paths.update(mlflow_paths(registry, settings.predict_route, settings.health_route))
+    operations.update(v2_paths(registry))
+    operations.update(mlflow_paths(registry, settings.predict_route, settings.health_route))
+    # The route table decides which paths the document lists; the builders describe each.
+    paths = {served.path: operations[served.path] for served in documented_paths(registry, settings)}
     schemas.update(SCHEMAS)
     tags.append({"name": "Open Inference Protocol v2", "description": "KServe, Triton and MLServer clients"})
     tags.append({"name": "MLflow scoring and SageMaker", "description": "Clients of `mlflow models serve`; SageMaker"})

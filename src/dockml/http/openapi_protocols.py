@@ -10,6 +10,7 @@ from dockml import __version__
 from dockml.codecs.mlflow import FORMATS
 from dockml.codecs.tensor_layout import COMBINED, input_specs
 from dockml.codecs.tensors import NUMERIC_TYPES
+from dockml.http.route_table import platform_path, root_model
 from dockml.service import ModelService, Registry
 
 V2_ERROR_REF = {"$ref": "#/components/schemas/V2Error"}
@@ -286,7 +287,7 @@ def mlflow_paths(registry: Registry, predict_route: str = "", health_route: str 
             "mlflow_version",
         ),
     }
-    default = registry.default_for("predict")
+    default = root_model(registry, "invocations")
     if default is not None:
         paths["/invocations"] = _invocations(
             default, f"Predict with '{default.name}' (MLflow, SageMaker)", "mlflow_invocations", tag
@@ -299,18 +300,14 @@ def mlflow_paths(registry: Registry, predict_route: str = "", health_route: str 
             tag, f"200 once '{service.name}' is ready", pinged, f"mlflow_{service.name}_ping"
         )
     if health_route:
-        paths[_slash(health_route)] = _get(
+        paths[platform_path(health_route)] = _get(
             "platform", "The platform's health route (as /ping)", pinged, "platform_health"
         )
     if predict_route and default is not None:
-        paths[_slash(predict_route)] = _invocations(
+        paths[platform_path(predict_route)] = _invocations(
             default,
             'The platform\'s predict route (as /invocations): {"instances": [...]}',
             "platform_predict",
             "platform",
         )
     return paths
-
-
-def _slash(route: str) -> str:
-    return route if route.startswith("/") else f"/{route}"

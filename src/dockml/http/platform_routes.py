@@ -11,20 +11,16 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-
-def _path(route: str) -> str:
-    return route if route.startswith("/") else f"/{route}"
+from dockml.http.route_table import PLATFORM_HEALTH, PLATFORM_PREDICT, platform_path
 
 
 class PlatformRoutes:
     def __init__(self, app: ASGIApp, *, predict_route: str = "", health_route: str = "") -> None:
         self.app = app
         self.aliases: dict[tuple[str, str], str] = {}
-        if health_route:
-            self.aliases[("GET", _path(health_route))] = "/ping"
-            self.aliases[("HEAD", _path(health_route))] = "/ping"
-        if predict_route:
-            self.aliases[("POST", _path(predict_route))] = "/invocations"
+        for route, setting in ((PLATFORM_HEALTH, health_route), (PLATFORM_PREDICT, predict_route)):
+            if setting:
+                self.aliases.update({(method, platform_path(setting)): route.alias_of for method in route.methods})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

@@ -12,11 +12,12 @@ from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
+
+from dockml.http.error_renderer import Handler
 
 STATIC = Path(__file__).parent / "static" / "playground"
-PREFIX = "/playground"
 
 # Only dockml's own files and calls; no inline script or style, no framing.
 HEADERS = {
@@ -29,14 +30,16 @@ HEADERS = {
 }
 
 
-def playground_routes() -> list[BaseRoute]:
-    """``GET /`` (the page) and its files under ``/playground/``."""
+def playground_endpoints() -> dict[str, Handler]:
+    """``GET /``: the page."""
     page = (STATIC / "index.html").read_bytes()
 
     async def home(request: Request) -> Response:
         return Response(page, media_type="text/html; charset=utf-8", headers=HEADERS)
 
-    return [
-        Route("/", home, methods=["GET"]),
-        Mount(PREFIX, StaticFiles(directory=STATIC), name="playground"),
-    ]
+    return {"playground": home}
+
+
+def playground_files() -> dict[str, ASGIApp]:
+    """Its files, under ``/playground/``."""
+    return {"playground_files": StaticFiles(directory=STATIC)}

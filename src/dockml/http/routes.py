@@ -1,4 +1,4 @@
-"""The upload routes of one model: POST /predict_file (CSV) and POST /predict_image."""
+"""The upload routes' endpoints: POST /predict_file (CSV) and POST /predict_image."""
 
 from __future__ import annotations
 
@@ -6,14 +6,15 @@ import orjson
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from dockml.codecs.csv import decode_csv, encode_csv
 from dockml.codecs.image import decode_image
 from dockml.config import Settings
 from dockml.errors import FieldError, InvalidInput, MalformedInput, UnsupportedMediaType
+from dockml.http.error_renderer import Handler
 from dockml.http.fastpath import parse_proba
 from dockml.http.offload import SLOW_FORMAT, decode_sized
+from dockml.http.route_table import ModelEndpoint
 from dockml.service import ModelService
 
 MAX_FORM_PARTS = 16
@@ -68,18 +69,20 @@ def _wants_csv(request: Request) -> bool:
     return "text/csv" in accept and "application/json" not in accept.split("text/csv")[0]
 
 
-def model_routes(service: ModelService, settings: Settings, prefix: str) -> list[Route]:
-    """The upload routes of one model under ``prefix`` ("" for the root, or "/models/NAME").
-    ``predict`` itself is answered by the fast path (fastpath.py)."""
-    signature = service.signature
-    encoder = service.encoder
-    name = service.name
+def upload_endpoints(settings: Settings) -> dict[str, ModelEndpoint]:
+    """The upload routes' endpoints, each made for one model. ``predict`` itself is answered by
+    the fast path (fastpath.py)."""
+    return {
+        "predict_file": lambda service: _predict_file(service, settings),
+        "predict_image": lambda service: _predict_image(service, settings),
+    }
 
-    def label(request: Request, route: str) -> None:
-        request.scope["dockml.labels"] = (name, route)
+
+def _predict_file(service: ModelService, settings: Settings) -> Handler:
+    signature, encoder = service.signature, service.encoder
 
     async def predict_file(request: Request) -> Response:
-        label(request, "predict_file")
+        request.scope["dockml.labels"] = (service.name, "predict_file")
         proba = parse_proba(request.query_params.get("proba"), service)
         data = await _upload(request, "CSV file")
         table = await decode_sized(len(data) * SLOW_FORMAT, decode_csv, data, signature, max_rows=settings.max_csv_rows)
@@ -89,8 +92,14 @@ def model_routes(service: ModelService, settings: Settings, prefix: str) -> list
             return Response(text, media_type="text/csv; charset=utf-8")
         return json_response(encoder.to_json(outputs, proba=proba))
 
+    return predict_file
+
+
+def _predict_image(service: ModelService, settings: Settings) -> Handler:
+    signature, encoder = service.signature, service.encoder
+
     async def predict_image(request: Request) -> Response:
-        label(request, "predict_image")
+        request.scope["dockml.labels"] = (service.name, "predict_image")
         proba = parse_proba(request.query_params.get("proba"), service)
         show_input = _parse_flag(request, "input")
         image = signature.image
@@ -104,7 +113,4 @@ def model_routes(service: ModelService, settings: Settings, prefix: str) -> list
             body["input"] = table.reshape(image.height, image.width).tolist()
         return json_response(body)
 
-    routes = [Route(f"{prefix}/predict_file", predict_file, methods=["POST"])]
-    if signature.image is not None:
-        routes.append(Route(f"{prefix}/predict_image", predict_image, methods=["POST"]))
-    return routes
+    return predict_image

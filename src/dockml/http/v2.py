@@ -13,66 +13,22 @@ document: 400 for a request the model cannot take, 404 for an unknown model, ver
 
 from __future__ import annotations
 
-import logging
 import uuid
-from collections.abc import Awaitable, Callable
-from http import HTTPStatus
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from dockml import __version__
 from dockml.codecs.records import decode_records
 from dockml.codecs.tensor_layout import TensorLayout
 from dockml.codecs.tensors import RequestedOutput, decode_infer_request, encode_infer_response
-from dockml.errors import DockmlError, FieldError, InvalidInput, MalformedInput, ModelNotFound, RouteNotFound
+from dockml.errors import FieldError, InvalidInput, MalformedInput, ModelNotFound, RouteNotFound
+from dockml.http.error_renderer import Handler
 from dockml.service import ModelService, Registry
-
-log = logging.getLogger("dockml.http")
 
 VERSION = "1"
 EXTENSIONS = ["binary_tensor_data"]
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-def error_body(status: int, message: str) -> bytes:
-    return orjson.dumps({"error": message})
-
-
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    return Response(error_body(status, message), status_code=status, media_type="application/json", headers=headers)
-
-
-def protocol_status(status: int) -> int:
-    # The protocol reports a request the model cannot take as 400; dockml's 422 is that case.
-    return HTTPStatus.BAD_REQUEST if status == HTTPStatus.UNPROCESSABLE_ENTITY else status
-
-
-# Every method reaches the endpoints, so that a wrong one gets the protocol's error too.
-_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-
-
-def _endpoint(method: str | None, handler: Handler) -> Handler:
-    """``handler`` on ``method`` only (GET includes HEAD; None: any), every error in the protocol's form."""
-
-    async def endpoint(request: Request) -> Response:
-        if method is not None and request.method != method and (method, request.method) != ("GET", "HEAD"):
-            return error_response(
-                405, f"{request.method} is not allowed on {request.url.path}; use {method}", {"Allow": method}
-            )
-        try:
-            return await handler(request)
-        except DockmlError as error:
-            if error.status >= 500:
-                log.error("%s %s: %s", request.method, request.url.path, error.detail)
-            return error_response(protocol_status(int(error.status)), error.detail)
-        except Exception:
-            log.exception("unhandled error on %s %s", request.method, request.url.path)
-            return error_response(500, "internal server error; the server log has the cause")
-
-    return endpoint
 
 
 def platform(service: ModelService) -> str:
@@ -82,7 +38,8 @@ def platform(service: ModelService) -> str:
     return f"sklearn_{service.spec.path.suffix.lower().lstrip('.') or 'model'}"
 
 
-def v2_routes(registry: Registry) -> list[BaseRoute]:
+def v2_endpoints(registry: Registry) -> dict[str, Handler]:
+    """The protocol's endpoints by name (route_table.py gives their paths and methods)."""
     layouts: dict[str, TensorLayout] = {}
 
     def layout(service: ModelService) -> TensorLayout:
@@ -156,21 +113,15 @@ def v2_routes(registry: Registry) -> list[BaseRoute]:
     async def no_route(request: Request) -> Response:
         raise RouteNotFound(f"no such route {request.url.path}; see GET /v2 and /v2/models/NAME")
 
-    model_paths = ["/v2/models/{name}", "/v2/models/{name}/versions/{version}"]
-    routes: list[BaseRoute] = [
-        Route("/v2", _endpoint("GET", server_metadata), methods=_ALL_METHODS),
-        Route("/v2/", _endpoint("GET", server_metadata), methods=_ALL_METHODS),
-        Route("/v2/health/live", _endpoint("GET", server_live), methods=_ALL_METHODS),
-        Route("/v2/health/ready", _endpoint("GET", server_ready), methods=_ALL_METHODS),
-    ]
-    for path in model_paths:
-        routes += [
-            Route(path, _endpoint("GET", model_metadata), methods=_ALL_METHODS),
-            Route(f"{path}/ready", _endpoint("GET", model_ready), methods=_ALL_METHODS),
-            Route(f"{path}/infer", _endpoint("POST", infer), methods=_ALL_METHODS),
-        ]
-    routes.append(Route("/v2/{rest:path}", _endpoint(None, no_route), methods=_ALL_METHODS))
-    return routes
+    return {
+        "v2_server": server_metadata,
+        "v2_live": server_live,
+        "v2_ready": server_ready,
+        "v2_metadata": model_metadata,
+        "v2_model_ready": model_ready,
+        "v2_infer": infer,
+        "v2_no_route": no_route,
+    }
 
 
 def _header_length(request: Request) -> int | None:
