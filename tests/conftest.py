@@ -16,8 +16,10 @@ what none of them marks.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,16 +68,27 @@ def collected_test_files(request: pytest.FixtureRequest) -> set[Path] | None:
 
 @pytest.fixture(scope="session")
 def dockml_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A private DOCKML_HOME, so tests never touch the user's cache and always train the demos."""
+    """A private DOCKML_HOME, so tests never touch the user's cache (and compile every model afresh)."""
     home = tmp_path_factory.mktemp("dockml-home")
     os.environ["DOCKML_HOME"] = str(home)
     return home
 
 
 @pytest.fixture(scope="session")
-def demo_models(dockml_home: Path) -> dict[str, Path]:
+def demo_models(dockml_home: Path, pytestconfig: pytest.Config) -> dict[str, Path]:
+    """The demos, trained once per checkout: pytest's cache keeps them between sessions, under
+    the hash of demos.py, so a change to how they are trained trains them again. (Training is
+    half a minute of a fast run; a fresh clone, as in CI, trains them. The training itself is
+    tested by test_the_first_start_says_it_is_training_the_demos.)"""
+    import dockml.demos
     from dockml.demos import demo_paths
 
+    cache = getattr(pytestconfig, "cache", None)  # None under -p no:cacheprovider
+    if cache is not None:
+        source = hashlib.sha256(Path(dockml.demos.__file__).read_bytes()).hexdigest()[:16]
+        trained = cache.mkdir(f"dockml-demos-{source}")
+        demo_paths(trained)  # trains only what is missing
+        shutil.copytree(trained / "demos", dockml_home / "demos", dirs_exist_ok=True)
     return demo_paths(dockml_home)
 
 

@@ -64,6 +64,7 @@ def _uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
         timeout_keep_alive=settings.keep_alive_timeout_s,  # type: ignore[arg-type]
         log_level=settings.log_level,
         lifespan="on",
+        ws="none",  # no WebSocket route: uvicorn would otherwise import a websockets library per worker
         server_header=False,
         access_log=False,  # dockml writes its own, with the request id (--access-log)
         # uvicorn annotates int, but hands the value to asyncio.wait_for, which takes fractions of a second.

@@ -41,6 +41,7 @@ def test_demo_context_ships_compiled_models_without_scikit_learn(tmp_path, demo_
     ]
     requirements = (folder / "requirements.txt").read_text()
     assert "onnxruntime==" in requirements and "numpy==" in requirements
+    assert "pillow==" in requirements  # digits takes uploaded pictures
     for absent in ("scikit-learn", "scipy", "skl2onnx", "skops", "pandas", "onnx=="):
         assert absent not in requirements
     assert all("==" in line for line in requirements.splitlines())
@@ -54,6 +55,16 @@ def test_demo_context_ships_compiled_models_without_scikit_learn(tmp_path, demo_
 
 
 @pytest.mark.slow
+def test_a_model_without_pictures_ships_without_pillow_or_onnxruntimes_tool_dependencies(tmp_path, demo_models):
+    folder, _ = build_context(tmp_path, f"iris={demo_models['iris']}")
+    names = {line.partition("==")[0] for line in (folder / "requirements.txt").read_text().splitlines()}
+    assert {"onnxruntime", "numpy", "starlette", "uvicorn"} <= names
+    # Serving never imports them: Pillow is for pictures, the rest for onnxruntime's converters.
+    assert not names & {"pillow", "protobuf", "flatbuffers", "packaging", "sympy", "coloredlogs"}
+    assert "PIL" not in (folder / "Dockerfile").read_text()
+
+
+@pytest.mark.slow
 def test_model_that_does_not_compile_ships_with_scikit_learn(tmp_path):
     path = trained.function_transformer_skops(tmp_path)
     folder, output = build_context(tmp_path, str(path))
@@ -62,6 +73,7 @@ def test_model_that_does_not_compile_ships_with_scikit_learn(tmp_path):
     assert (folder / "models" / "custom.dockml.toml").is_file()
 
 
+@pytest.mark.slow
 def test_ca_certificate_goes_into_the_context(tmp_path, demo_models):
     cert = tmp_path / "proxy.pem"
     cert.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
@@ -70,6 +82,7 @@ def test_ca_certificate_goes_into_the_context(tmp_path, demo_models):
     assert "COPY ca.crt /tmp/ca.crt" in (folder / "Dockerfile").read_text()
 
 
+@pytest.mark.slow
 def test_serve_options_travel_into_the_image_settings(tmp_path, demo_models):
     folder, _ = build_context(tmp_path, str(demo_models["iris"]), "--workers", "2", "--batch-max-rows", "16")
     config = tomllib.loads((folder / "dockml.toml").read_text())

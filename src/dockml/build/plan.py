@@ -42,12 +42,13 @@ def plan_build(
 ) -> BuildPlan:
     cache_dir = cache_home() / "compiled"
     models, artifacts, side_files = [], {}, {}
-    needs_sklearn = False
+    needs_sklearn = pictures = False
     libraries: set[str] = set()
     for spec in settings.models:
         sha = file_sha256(spec.path)
         loaded = load_model(spec, trust_pickle=settings.trust_pickle, runtime=settings.runtime, cache_dir=cache_dir)
         runtime = loaded.runtime.name
+        pictures = pictures or loaded.signature.image is not None
         if spec.path.suffix.lower() == ".onnx":
             source, file = spec.path, f"{spec.name}.onnx"
         elif runtime == "onnx":
@@ -81,11 +82,12 @@ def plan_build(
         base_image=base_image or DEFAULT_BASE_IMAGE,
         port=settings.port,
         ca_cert=ca_cert,
+        pictures=pictures,
     )
     return BuildPlan(
         build_spec,
         artifacts,
         side_files,
-        pinned_requirements(sklearn=needs_sklearn, libraries=tuple(sorted(libraries))),
+        pinned_requirements(sklearn=needs_sklearn, pictures=pictures, libraries=tuple(sorted(libraries))),
         server,
     )

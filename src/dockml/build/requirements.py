@@ -8,8 +8,7 @@ import importlib.metadata
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-# What `dockml serve` imports to serve ONNX models. (swagger-ui-py is used only for its static
-# files, so its template dependencies stay out.)
+# What `dockml serve` imports to serve ONNX models.
 SERVING = (
     "numpy",
     "onnxruntime",
@@ -19,13 +18,17 @@ SERVING = (
     "httptools",
     "orjson",
     "python-multipart",
-    "pillow",
     "prometheus-client",
     "swagger-ui-py",
     "msgspec",  # side files and config tables (side_file.py)
 )
+PICTURES = ("pillow",)
+"""Only for a model that takes uploaded pictures (a side file's [image] table)."""
 SKLEARN = ("scikit-learn", "skops", "joblib", "pandas")
-NOT_FOLLOWED = {"swagger-ui-py"}
+NOT_FOLLOWED = {"swagger-ui-py", "onnxruntime"}
+"""Installed without their declared dependencies: swagger-ui-py is used only for its static files
+(its template engine stays out), and onnxruntime's inference imports none of its own (protobuf,
+flatbuffers and packaging serve its converters and tools; numpy is in SERVING)."""
 IMAGE_DISTRIBUTIONS = {"xgboost": "xgboost-cpu"}
 """Installed here -> what the image installs instead, at the same version: xgboost-cpu is XGBoost
 without its CUDA build and the ~300 MB NCCL library a CPU server never loads."""
@@ -52,8 +55,9 @@ def _closure(names: tuple[str, ...]) -> dict[str, str]:
     return pinned
 
 
-def pinned_requirements(*, sklearn: bool, libraries: tuple[str, ...] = ()) -> str:
+def pinned_requirements(*, sklearn: bool, pictures: bool = False, libraries: tuple[str, ...] = ()) -> str:
     """requirements.txt text: every package the image needs, pinned (installed with --no-deps).
-    ``libraries``: the boosting libraries the models served by their own library need."""
-    pinned = _closure(SERVING + (SKLEARN if sklearn else ()) + libraries)
+    ``pictures``: a model takes uploaded pictures. ``libraries``: the boosting libraries the models
+    served by their own library need."""
+    pinned = _closure(SERVING + (PICTURES if pictures else ()) + (SKLEARN if sklearn else ()) + libraries)
     return "".join(f"{name}=={version}\n" for name, version in sorted(pinned.items()))

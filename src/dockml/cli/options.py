@@ -83,10 +83,12 @@ def settings_flags(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def settings_or_demos(args: argparse.Namespace, **kwargs: Any) -> Settings:
-    """The settings for MODEL arguments, or for the demo services when no model is named."""
+    """The settings for MODEL arguments, or for the demo services when no model is named. Logging
+    is set to the settings' level (unless a command set its own) before any demo is trained."""
     flags = settings_flags(args)
     kwargs.setdefault("model_samples", getattr(args, "sample", None) or [])
     settings = load_settings(config_file=args.config, model_arguments=list(args.models), flags=flags, **kwargs)
+    configure_logging(settings.log_level)
     if settings.models:
         return settings
     from dockml.demos import demo_paths

@@ -15,7 +15,6 @@ from dockml.cli.options import (
     SERVING_SETTINGS,
     add_serving_options,
     add_setting_options,
-    configure_logging,
     settings_or_demos,
 )
 from dockml.config import SECURITY, setting_options, side_file_for
@@ -121,8 +120,7 @@ def _shortened(names: tuple[str, ...], width: int = 80) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = settings_or_demos(args, model_sha256=args.model_sha256 or [])
-    configure_logging(settings.log_level)  # from the flag, DOCKML_LOG_LEVEL or the file
+    settings = settings_or_demos(args, model_sha256=args.model_sha256 or [])  # logging at its log_level
     if not args.models and not args.config:
         print("No model given: serving the demo services 'iris' and 'digits'.", flush=True)
     with _metrics_folder(settings.workers):

@@ -8,7 +8,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from dockml.codecs.csv import decode_csv, encode_csv
-from dockml.codecs.image import decode_image
 from dockml.config import Settings
 from dockml.errors import FieldError, InvalidInput, MalformedInput, UnsupportedMediaType
 from dockml.http.error_renderer import Handler
@@ -96,6 +95,9 @@ def _predict_file(service: ModelService, settings: Settings) -> Handler:
 
 
 def _predict_image(service: ModelService, settings: Settings) -> Handler:
+    # Imported here: Pillow is installed in an image only when one of its models takes pictures.
+    from dockml.codecs.image import decode_image
+
     signature, encoder = service.signature, service.encoder
 
     async def predict_image(request: Request) -> Response:

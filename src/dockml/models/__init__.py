@@ -41,7 +41,7 @@ def load_model(
     threads: int = 1,
 ) -> LoadedModel[Runtime]:
     """Load ``spec.path`` with the runtime its format needs (or ``runtime`` asks for)."""
-    from dockml.models.onnx import load_onnx
+    from dockml.models.onnx import check_external_data, load_onnx
 
     if runtime not in RUNTIMES:
         raise ConfigError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
@@ -52,6 +52,7 @@ def load_model(
             raise ConfigError(
                 f"{spec.path} is an ONNX model: it runs only in ONNX Runtime (use --runtime auto or onnx)"
             )
+        check_external_data(spec.path)  # a file from outside; the files dockml compiles keep no external data
         return load_onnx(spec, threads=threads)
 
     from dockml.models.cache import CompiledCache

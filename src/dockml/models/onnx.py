@@ -167,7 +167,6 @@ def check_external_data(path: Path) -> None:
 
 def load_onnx(spec: ModelSpec, *, threads: int = 1) -> LoadedModel[OnnxRuntime]:
     path, meta = spec.path, spec.meta
-    check_external_data(path)
     try:
         onnx_session = session(str(path), threads)
     except Exception as error:  # noqa: BLE001 - onnxruntime raises its own untyped errors for bad files
