@@ -81,8 +81,9 @@ def _decode_json_body(body: bytes, signature: Signature) -> np.ndarray:
 class _Route:
     """Per-model state prepared once: the service and its metric children."""
 
-    def __init__(self, service: ModelService) -> None:
+    def __init__(self, service: ModelService, methods: tuple[str, ...]) -> None:
         self.service = service
+        self.methods = methods
         self.latency = metrics.LATENCY.labels(service.name, "predict")
         self.ok = metrics.REQUESTS.labels(service.name, "predict", "200")
 
@@ -96,11 +97,18 @@ def _answer(
 
 
 class FastPredict:
-    def __init__(self, app: ASGIApp, services: dict[str, ModelService], max_body_bytes: int, edge: Edge) -> None:
-        """``services`` maps each predict path (``/predict``, ``/models/iris/predict``) to its model;
-        ``app`` answers everything else; ``edge``'s steps (guards.py) run here inline."""
+    def __init__(
+        self,
+        app: ASGIApp,
+        services: dict[str, tuple[ModelService, tuple[str, ...]]],
+        max_body_bytes: int,
+        edge: Edge,
+    ) -> None:
+        """``services`` maps each predict path (``/predict``, ``/models/iris/predict``) to its model and
+        the methods it answers (route_table.fast_paths); ``app`` answers everything else; ``edge``'s
+        steps (guards.py) run here inline."""
         self.app = app
-        self.routes = {path: _Route(service) for path, service in services.items()}
+        self.routes = {path: _Route(service, methods) for path, (service, methods) in services.items()}
         self.max_body_bytes = max_body_bytes
         self.edge = edge
 
@@ -121,9 +129,10 @@ class FastPredict:
                 raise refused
             edge.enter(task)
             entered = True
-            if scope["method"] not in ("GET", "POST"):
+            if scope["method"] not in route.methods:
+                allowed = ", ".join(route.methods)
                 raise MethodNotAllowed(
-                    f"{scope['method']} is not allowed on {scope['path']}; use GET, POST", allowed=("GET", "POST")
+                    f"{scope['method']} is not allowed on {scope['path']}; use {allowed}", allowed=route.methods
                 )
             status, body = 200, await self._predict(route.service, scope, receive, content_type, content_length)
             headers = [*_JSON_HEADERS, id_header]

@@ -223,9 +223,11 @@ def served_routes(registry: Registry) -> list[Served]:
     return [served for route in ROUTES for served in _expand(route, registry)]
 
 
-def fast_paths(registry: Registry) -> dict[str, ModelService]:
-    """The fast path's paths (``/predict``, ``/models/iris/predict``), each with its model."""
-    return {s.path: s.service for s in served_routes(registry) if s.route.fast and s.service is not None}
+def fast_paths(registry: Registry) -> dict[str, tuple[ModelService, tuple[str, ...]]]:
+    """The fast path's paths (``/predict``, ``/models/iris/predict``), each with its model and methods."""
+    return {
+        s.path: (s.service, s.route.methods) for s in served_routes(registry) if s.route.fast and s.service is not None
+    }
 
 
 def documented_paths(registry: Registry, settings: Settings) -> list[Served]:
