@@ -42,6 +42,7 @@ PRUNED_NAMES = ("tests", "*.pyi", "*.map", "swagger-editor*", "swagger-ui-es-bun
 """Files and folders of any package that the served process never loads: test suites, type stubs,
 source maps, and the Swagger UI builds that /apidocs does not use (it loads swagger-ui-bundle.js)."""
 PRUNED_PATHS = (
+    "onnxruntime/capi/libonnxruntime.so*",
     "onnxruntime/transformers",
     "onnxruntime/quantization",
     "onnxruntime/tools",
@@ -49,8 +50,9 @@ PRUNED_PATHS = (
     "onnxruntime/backend",
     "numpy/distutils",
 )
-"""Inside site-packages: onnxruntime's model tools (inference is its capi package) and numpy's
-deprecated build helpers, none of which serving imports. (numpy.f2py stays: it is in numpy's
+"""Inside site-packages: onnxruntime's C library for programs in other languages (35 MB: its
+Python module carries the runtime itself and never loads it), its model tools, and numpy's
+deprecated build helpers, none of which serving loads. (numpy.f2py stays: it is in numpy's
 ``__all__``, which SciPy's ``from numpy import *`` loads.)"""
 
 
