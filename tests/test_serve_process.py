@@ -294,10 +294,30 @@ def test_workers_share_metrics_in_shared_memory_and_clean_up(server_factory, dem
     server = server_factory([str(demo_models["iris"]), "--workers", "2"])
     httpx.get(f"{server.url}/predict?s_length=5.1&s_width=3.5&p_length=1.4&p_width=0.2")
     assert 'route="predict"' in httpx.get(f"{server.url}/metrics").text
-    (folder,) = set(Path("/dev/shm").glob("dockml-metrics-*")) - before
-    assert any(folder.iterdir())
+    # This server's folder: the one holding its workers' files (other servers may run meanwhile).
+    workers = _children(server.process.pid)
+    assert len(workers) == 2
+    (folder,) = [
+        found
+        for found in set(Path("/dev/shm").glob("dockml-metrics-*")) - before
+        if any(file.stem.rpartition("_")[2] in workers for file in found.iterdir())
+    ]
     server.stop()
     assert not folder.exists()
+
+
+def _children(pid: int) -> set[str]:
+    from pathlib import Path
+
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == str(pid):
+            found.add(stat.parent.name)
+    return found
 
 
 def test_onnx_runtime_records_and_sends_no_telemetry(server_factory, demo_models, tmp_path, monkeypatch):
