@@ -47,12 +47,14 @@ from run import (
     cpu_model,
     cpu_seconds,
     describe_run,
+    in_process_session,
     markdown_table,
     on_alarm,
     on_sigterm,
     request,
     run_wrk,
     serving,
+    session_feeds,
     source_version,
     stop_all,
     worker_pids,
@@ -292,24 +294,13 @@ def onnx_model(workload: Workload, compiled: Path | None) -> tuple[bytes | str, 
 def onnx_baseline(workload: Workload, compiled: Path | None, duration_s: int) -> Baseline:
     label = "ONNX Runtime"
     try:
-        import onnxruntime as ort
+        import onnxruntime  # noqa: F401 - only to say it is missing
 
         model, source = onnx_model(workload, compiled)
     except ImportError as error:
         return Baseline(label, "-", note=f"not measured: {error} (pip install onnxruntime onnxmltools)")
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = cores()
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.log_severity_level = 3
-    session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-    inputs = session.get_inputs()
-    dtype = np.float64 if inputs[0].type == "tensor(double)" else np.float32
-    batch = workload.batch.astype(dtype)
-    # One tensor of all features, or one [N, 1] tensor per feature.
-    feeds = (
-        {inputs[0].name: batch} if len(inputs) == 1 else {i.name: batch[:, [column]] for column, i in enumerate(inputs)}
-    )
+    session = in_process_session(model, cores())
+    feeds = session_feeds(session, workload.batch)
     outputs = [o.name for o in session.get_outputs()]
     proba = next((name for name in outputs if "prob" in name.lower()), outputs[-1])
     return measure(
