@@ -565,15 +565,11 @@ def onnx_in_process(iris: Path, workdir: Path, duration_s: int) -> InProcess:
 
 
 def in_process_session(model: bytes | str, threads: int) -> Any:
-    """An ONNX Runtime session in this process, ``threads`` intra-op threads, run sequentially."""
-    import onnxruntime as ort
+    """An ONNX Runtime session in this process, set up as dockml sets up its own (sequential,
+    ``threads`` intra-op threads): the baseline differs from dockml only in what surrounds it."""
+    from dockml.models.onnx import session
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.log_severity_level = 3
-    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    return session(model, threads)
 
 
 def session_feeds(session: Any, batch: Any) -> dict[str, Any]:
