@@ -283,6 +283,38 @@ def test_too_many_or_too_large_headers_get_431(server_factory, demo_models):
     assert httpx.get(f"{server.url}/health/live", headers={"x-fine": "a" * 1000}).status_code == 200
 
 
+def test_header_limits_hold_for_a_head_sent_in_pieces(server_factory, demo_models):
+    """Header limits are checked once per head: a head trickled in small writes is still refused
+    once past the limit, and a head whose last piece arrives together with a large body is not."""
+    import socket
+    import time
+
+    server = server_factory([str(demo_models["iris"]), "--workers", "1", "--max-header-bytes", "4096"])
+    port = int(server.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(b"GET /health/live HTTP/1.1\r\nHost: t\r\n")
+        for index in range(40):
+            time.sleep(0.005)  # separate reads
+            try:
+                connection.sendall(b"x-%d: %s\r\n" % (index, b"a" * 200))
+            except OSError:  # refused and closed while still sending
+                break
+        answer = connection.recv(200)
+    assert answer.startswith(b"HTTP/1.1 431"), answer
+
+    rows = b"[" + b",".join([b"[5.1,3.5,1.4,0.2]"] * 20_000) + b"]"
+    body = b'{"instances":' + rows + b"}"
+    head = b"POST /predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(head + b"x-pad: " + b"a" * 3000 + b"\r\n")
+        time.sleep(0.05)
+        connection.sendall(b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+
+
 def test_a_request_head_that_never_ends_gets_408(server_factory, demo_models):
     import socket
 
