@@ -45,6 +45,27 @@ def test_two_workers_both_answer(server_factory, demo_models):
     assert 'dockml_requests_total{model="iris",route="predict",status="200"} 20.0' in text
 
 
+def test_predict_counts_are_exact_in_metrics_after_concurrent_requests(server_factory, demo_models):
+    """Workers add up the predict route's counts and write them when idle (or every 0.1 s under
+    load): once every answer has arrived, /metrics holds every one of them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = server_factory([str(demo_models["iris"]), "--workers", "2"])
+    body = {"s_length": 5.1, "s_width": 3.5, "p_length": 1.4, "p_width": 0.2}
+
+    def send(count: int) -> list[int]:
+        with httpx.Client() as client:
+            return [client.post(f"{server.url}/predict", json=body).status_code for _ in range(count)]
+
+    with ThreadPoolExecutor(16) as pool:
+        statuses = [status for batch in pool.map(send, [25] * 16) for status in batch]
+    assert statuses == [200] * 400
+    text = httpx.get(f"{server.url}/metrics").text
+    assert 'dockml_requests_total{model="iris",route="predict",status="200"} 400.0' in text
+    assert 'dockml_request_duration_seconds_count{model="iris",route="predict"} 400.0' in text
+    assert 'dockml_request_duration_seconds_bucket{le="+Inf",model="iris",route="predict"} 400.0' in text
+
+
 @pytest.mark.parametrize("library", ["scikit-learn", "xgboost", "catboost"])
 def test_workers_forked_after_a_threaded_library_loaded_answer(server_factory, tmp_path, library):
     """OpenMP models served by their own library (HistGradientBoosting, XGBoost) once hung every

@@ -222,7 +222,8 @@ class Settings:
     )
     head_timeout_s: float = option(
         10.0,
-        help="answer 408 and close a connection whose request head is not complete S seconds after it began",
+        help="answer 408 and close a connection whose request head is not complete S seconds after it began "
+        "(checked a few times per S: at most S/4, or 1 s, later)",
         metavar="S",
         group=LIMITS,
     )

@@ -120,6 +120,7 @@ def create_app(registry: Registry, settings: Settings) -> ASGIApp:
         gc.collect()
         gc.freeze()
         yield
+        metrics.PredictTally.flush_all()
 
     app = Starlette(
         routes=routes,

@@ -79,13 +79,13 @@ def _decode_json_body(body: bytes, signature: Signature) -> np.ndarray:
 
 
 class _Route:
-    """Per-model state prepared once: the service and its metric children."""
+    """Per-model state prepared once: the service and its metrics."""
 
     def __init__(self, service: ModelService, methods: tuple[str, ...]) -> None:
         self.service = service
         self.methods = methods
+        self.tally = metrics.PredictTally(service.name)
         self.latency = metrics.LATENCY.labels(service.name, "predict")
-        self.ok = metrics.REQUESTS.labels(service.name, "predict", "200")
 
 
 def _answer(
@@ -146,11 +146,16 @@ class FastPredict:
             if entered:
                 edge.leave(task)
         headers.append((b"content-length", str(len(body)).encode()))
+        elapsed = time.perf_counter() - started
+        if status == 200:
+            route.tally.add(elapsed)
+        else:
+            route.latency.observe(elapsed)
+            metrics.REQUESTS.labels(route.service.name, "predict", str(status)).inc()
+        if not edge.in_progress:  # counted before the answer leaves, so a client that reads /metrics next sees it
+            metrics.PredictTally.flush_all()
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-        elapsed = time.perf_counter() - started
-        route.latency.observe(elapsed)
-        (route.ok if status == 200 else metrics.REQUESTS.labels(route.service.name, "predict", str(status))).inc()
         if edge.log_format != "off":
             edge.log(scope, status, elapsed)
 
