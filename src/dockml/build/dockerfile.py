@@ -124,6 +124,9 @@ ENV PATH=/opt/venv/bin:$PATH \\
 # dockml's own code changes less often than the models: its layer comes first, so a new model
 # rebuilds only the last layers.
 COPY lib/ /app/lib/
+# Compiled now: with PYTHONDONTWRITEBYTECODE every start would otherwise compile dockml's modules
+# from source again (about 0.1 s). Unchecked hashes: the bytecode is used whatever the files' times.
+RUN python3 -m compileall -q --invalidation-mode unchecked-hash /app/lib
 COPY models/ /app/models/
 COPY dockml.toml /app/dockml.toml
 # `docker run IMAGE serve`, as AWS SageMaker runs an image: dockml on port 8080 (build/platforms.py).
