@@ -202,7 +202,8 @@ def test_image_is_small_and_clean(rf_api, base_image: str) -> None:
         "import glob, importlib.util as u, os; "
         f"print([name for name in {absent!r} if u.find_spec(name.split('.')[0]) and u.find_spec(name)], "
         "os.path.exists('/tmp/ca.crt'), "
-        "[p for p in glob.glob('/app/lib/dockml/**/*.py', recursive=True) if not os.path.exists(u.cache_from_source(p))])"
+        "[p for p in glob.glob('/app/lib/dockml/**/*.py', recursive=True) "
+        "if not os.path.exists(u.cache_from_source(p))])"
     )
     assert docker("run", "--rm", "--network", "none", tag, "python3", "-c", probe).stdout.strip() == "[] False []"
 
