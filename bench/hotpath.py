@@ -7,9 +7,10 @@ after another, as uvicorn would call it. For comparing changes to the hot path o
     valgrind --tool=callgrind --callgrind-out-file=/dev/null python bench/hotpath.py --requests 2000
 
 It prints CPU microseconds per request (process time, which other processes on the machine
-inflate far less than wall time) in the fastest block of 1,000 requests, and over all of them. Under callgrind, the difference between the two runs' instruction
-counts (`Collected :` in its summary), divided by the requests, is the instructions per request:
-the same on every run, so a change of a few percent shows. `--profile` prints cProfile's top
+inflate far less than wall time) in the fastest block of 1,000 requests, and over all of them.
+Under callgrind, the difference between the two runs' instruction counts (`Collected :` in its
+summary), divided by the requests, is the instructions per request: the same on every run, so a
+change of a few percent shows. `--profile` prints cProfile's top
 functions by own time. `--route bare` calls constant_apps.bare, the floor of any ASGI app.
 `--through-protocol` feeds raw HTTP/1.1 requests to uvicorn's HTTP protocol instead, configured as
 `dockml serve` configures it (plain httptools for bare), with a transport that only collects the

@@ -9,7 +9,8 @@ header bytes cannot keep a normal client out.
 
 Every check here runs for every request, so each is made once per request head rather than once
 per header, and the head deadlines share one timer per worker instead of arming and cancelling a
-timer per request (about 20 µs of a request's 140 between them, bench/hotpath.py --through-protocol).
+timer per request: that halved what these checks add to uvicorn's own protocol per request (from
+about 8 to 4 µs in bench/hotpath.py --through-protocol).
 """
 
 from __future__ import annotations
