@@ -57,7 +57,6 @@ class HeadDeadlines:
     408 between one and one and a quarter timeouts (at most a second late) after it began."""
 
     def __init__(self, timeout_s: float) -> None:
-        self.timeout_s = timeout_s
         self.period_s = min(1.0, max(timeout_s / 4, 0.01))
         self.timer: asyncio.TimerHandle | None = None
 
