@@ -43,10 +43,10 @@ RAW_POST = (
 RAW_GET = b"GET /predict?%s HTTP/1.1\r\nHost: 127.0.0.1:5000\r\n\r\n" % GET_QUERY
 
 
-def iris_app_and_settings() -> tuple[App, Any]:
+def iris_app_and_settings() -> tuple[App, Any, Any]:
     from dockml.config import load_settings
     from dockml.demos import demo_paths
-    from dockml.http.app import create_app
+    from dockml.http.app import create_app_and_lane
     from dockml.service import load_registry
 
     # Two workers on two cores: ONNX Runtime on one thread, as each worker of the benchmark runs it.
@@ -55,7 +55,8 @@ def iris_app_and_settings() -> tuple[App, Any]:
     )
     registry = load_registry(settings)
     registry.warm_up()
-    return create_app(registry, settings), settings
+    app, lane = create_app_and_lane(registry, settings)
+    return app, settings, lane
 
 
 class CollectingTransport(asyncio.Transport):
@@ -90,8 +91,9 @@ class CollectingTransport(asyncio.Transport):
         pass
 
 
-def connection_factory(app: App, settings: Any) -> Callable[[], Callable[[bytes], Awaitable[bytes]]]:
-    """Makes connections: each a function sending one raw request and returning the raw answer."""
+def connection_factory(app: App, settings: Any, lane: Any) -> Callable[[], Callable[[bytes], Awaitable[bytes]]]:
+    """Makes connections: each a function sending one raw request and returning the raw answer
+    (through dockml's predict lane, http/lane.py, unless ``lane`` is None)."""
     import uvicorn
     from uvicorn.server import ServerState
 
@@ -100,7 +102,7 @@ def connection_factory(app: App, settings: Any) -> Callable[[], Callable[[bytes]
     else:
         from dockml.server import _uvicorn_config
 
-        config = _uvicorn_config(app, settings)
+        config = _uvicorn_config(app, settings, lane)
     config.load()
     state = ServerState()
 
@@ -190,9 +192,9 @@ async def run(make_client: Callable[[], Client], requests: int, concurrency: int
     return total / max(1, requests), fastest
 
 
-def client_maker(app: App, settings: Any, route: str, through_protocol: bool) -> Callable[[], Client]:
+def client_maker(app: App, settings: Any, lane: Any, route: str, through_protocol: bool) -> Callable[[], Client]:
     if through_protocol:
-        connect = connection_factory(app, settings)
+        connect = connection_factory(app, settings, lane)
         raw = RAW_GET if route == "get" else RAW_POST
 
         def make_connected() -> Client:
@@ -214,6 +216,9 @@ def main() -> int:
     parser.add_argument(
         "--through-protocol", action="store_true", help="send raw HTTP through uvicorn's protocol, not ASGI calls"
     )
+    parser.add_argument(
+        "--no-lane", action="store_true", help="with --through-protocol: every request through the ASGI app"
+    )
     parser.add_argument("--profile", action="store_true", help="print cProfile's top 25 functions by own time")
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
@@ -226,13 +231,15 @@ def measure(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
         from constant_apps import bare
 
         app: App = bare
-        settings = None
+        settings = lane = None
     else:
         from dockml.cli.serve import _metrics_folder
 
         # Metrics in shared files, as each of the benchmark's two workers keeps them.
         stack.enter_context(_metrics_folder(2))
-        app, settings = iris_app_and_settings()
+        app, settings, lane = iris_app_and_settings()
+        if args.no_lane:
+            lane = None
     import uvloop
 
     loop = uvloop.new_event_loop()  # as the server runs
@@ -241,7 +248,7 @@ def measure(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
     if profiler is not None:
         profiler.enable()
     route = "post" if args.route == "bare" else args.route
-    make_client = client_maker(app, settings, route, args.through_protocol)
+    make_client = client_maker(app, settings, lane, route, args.through_protocol)
     concurrency = max(1, args.concurrency)
     mean, fastest = loop.run_until_complete(run(make_client, args.requests, concurrency))
     if profiler is not None:

@@ -58,6 +58,10 @@ class Batcher:
         if not self._policy.enabled:
             self._on_batch(len(table), 1)
             return await to_thread.run_sync(self._run, table) if self._in_thread else self._run(table)
+        return await self.enqueue(table)
+
+    def enqueue(self, table: np.ndarray) -> asyncio.Future[Outputs]:
+        """``table``'s outputs, as a future (batching on): for a caller that is not a task (lane.py)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outputs] = loop.create_future()
         self._pending.append((table, future))
@@ -69,7 +73,7 @@ class Batcher:
                 loop.call_later(delay, self._flush)
             else:
                 loop.call_soon(self._flush)
-        return await future
+        return future
 
     def _take(self) -> list[tuple[np.ndarray, asyncio.Future[Outputs]]]:
         taken: list[tuple[np.ndarray, asyncio.Future[Outputs]]] = []

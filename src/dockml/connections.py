@@ -1,6 +1,7 @@
 """Limits on connections, below HTTP's routes: how long a client may take to send a request head,
 how many headers and header bytes it may send (431), how many connections a worker holds, and
-which connections it reads while it is busy (Turns).
+which connections it reads while it is busy (Turns). The requests the predict lane takes
+(http/lane.py) start here instead of in an ASGI task, and their answers are written here.
 
 uvicorn's httptools protocol, with these checks added where it parses. When a worker is at its
 connection limit, a new connection evicts the oldest one that has not finished sending its
@@ -24,12 +25,15 @@ import termios
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
 from dockml.http.guards import WAITED
 from dockml.http.route_table import OPEN_PATHS
+
+if TYPE_CHECKING:
+    from dockml.http.lane import LaneRequest, PredictLane
 
 log = logging.getLogger("dockml.server")
 
@@ -128,13 +132,15 @@ _REFUSALS = {
 }
 
 
-def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
-    """uvicorn's httptools protocol class with ``limits`` (uvicorn.Config takes a class for ``http``)."""
+def guarded_protocol(limits: ConnectionLimits, lane: PredictLane | None = None) -> type[HttpToolsProtocol]:
+    """uvicorn's httptools protocol class with ``limits`` (uvicorn.Config takes a class for ``http``),
+    answering the requests ``lane`` takes (http/lane.py) itself."""
 
     class GuardedProtocol(_GuardedProtocol):
         pass
 
     GuardedProtocol.limits = limits
+    GuardedProtocol.lane = lane
     GuardedProtocol.turns = Turns(limits.take_turns_above)
     GuardedProtocol.head_deadlines = HeadDeadlines(limits.head_timeout_s)
     return GuardedProtocol
@@ -144,6 +150,7 @@ class _GuardedProtocol(HttpToolsProtocol):
     limits: ConnectionLimits = ConnectionLimits()
     turns: Turns = Turns()
     head_deadlines: HeadDeadlines = HeadDeadlines(limits.head_timeout_s)
+    lane: PredictLane | None = None
     last_eviction_log = 0.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -159,6 +166,7 @@ class _GuardedProtocol(HttpToolsProtocol):
         self.keeps_turn_ = False  # its request waited too long: it is refused, the next one read
         self.started_: tuple[RequestResponseCycle, asyncio.Task[None]] | None = None  # the latest request task
         self.counted_: RequestResponseCycle | None = None  # the latest request counted as in progress
+        self.lane_waiting_: LaneRequest | None = None  # a request of the lane waiting for its body
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         if len(self.connections) >= self.limits.max_connections:
@@ -240,10 +248,16 @@ class _GuardedProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         if not self.refused_:
             super().on_message_complete()
-            if self.started_ is not None and self.started_[0] is self.cycle:
+            waiting = self.lane_waiting_
+            if waiting is not None and waiting.cycle is self.cycle:
+                self.lane_waiting_ = None
+                waiting.body_arrived()
+            elif self.started_ is not None and self.started_[0] is self.cycle:
                 self._count(*self.started_)
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        if self.lane is not None and app is self.app and self.lane.take(self, cycle):
+            return
         # uvicorn's own, keeping the task: a request counts as in progress for turn-taking from
         # when its body has arrived (so clients trickling bodies hold no place) until its task ends.
         context = contextvars.Context() if self.config.reset_contextvars else None
@@ -256,9 +270,40 @@ class _GuardedProtocol(HttpToolsProtocol):
 
     def _count(self, cycle: RequestResponseCycle, task: asyncio.Task[None]) -> None:
         if self.counted_ is not cycle and not task.done():
-            self.counted_ = cycle
-            self.turns.busy += 1
+            self.count_in_progress(cycle)
             task.add_done_callback(self.turns.request_ended)
+
+    def count_in_progress(self, cycle: RequestResponseCycle) -> None:
+        self.counted_ = cycle
+        self.turns.busy += 1
+
+    # The lane's side (http/lane.py): its answers are written here, as uvicorn's ``send`` writes them.
+
+    def write_answer(
+        self, cycle: RequestResponseCycle, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> None:
+        """Write the whole answer in one write, then go on to the connection's next request."""
+        if cycle.disconnected:
+            return
+        content = [STATUS_LINE[status]]
+        for name, value in self.server_state.default_headers:
+            content += (name, b": ", value, b"\r\n")
+        for name, value in headers:
+            content += (name.lower(), b": ", value, b"\r\n")
+        content.append(b"content-length: %d\r\n" % len(body))
+        if not cycle.keep_alive:
+            content.append(b"connection: close\r\n")
+        content += (b"\r\n", body)
+        self.transport.write(b"".join(content))
+        cycle.response_started = cycle.response_complete = True
+        cycle.message_event.set()
+        if not cycle.keep_alive:
+            self.transport.close()
+        cycle.on_response()
+
+    def request_ended(self, counted: bool) -> None:
+        if counted:
+            self.turns.request_ended(None)
 
     def on_response_complete(self) -> None:
         answered = self.cycle
@@ -328,3 +373,6 @@ class _GuardedProtocol(HttpToolsProtocol):
         self.head_due_ = 0.0
         self._leave_the_queue()
         super().connection_lost(exc)
+        waiting, self.lane_waiting_ = self.lane_waiting_, None
+        if waiting is not None:
+            waiting.body_lost()

@@ -17,7 +17,7 @@ import signal
 import socket
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
@@ -25,6 +25,9 @@ from dockml.config import Settings
 from dockml.connections import ConnectionLimits, guarded_protocol
 from dockml.errors import ConfigError
 from dockml.service import Registry
+
+if TYPE_CHECKING:
+    from dockml.http.lane import PredictLane
 
 log = logging.getLogger("dockml.server")
 
@@ -47,7 +50,7 @@ def bind(host: str, port: int, *, reuse_port: bool) -> socket.socket:
     return sock
 
 
-def _uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
+def _uvicorn_config(app: Any, settings: Settings, lane: PredictLane | None = None) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         loop="uvloop",
@@ -59,7 +62,8 @@ def _uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
                 max_header_bytes=settings.max_header_bytes,
                 take_turns_above=settings.take_turns_above,
                 max_turn_wait_s=settings.max_turn_wait_ms / 1000,
-            )
+            ),
+            lane,
         ),
         timeout_keep_alive=settings.keep_alive_timeout_s,  # type: ignore[arg-type]
         log_level=settings.log_level,
@@ -110,10 +114,11 @@ class DrainingServer(uvicorn.Server):
 
 
 def _serve(registry: Registry, settings: Settings, sock: socket.socket) -> None:
-    from dockml.http import create_app
+    from dockml.http.app import create_app_and_lane
 
     registry.use_threads()
-    config = _uvicorn_config(create_app(registry, settings), settings)
+    app, lane = create_app_and_lane(registry, settings)
+    config = _uvicorn_config(app, settings, lane)
     DrainingServer(config, registry, settings.shutdown_drain_s).run(sockets=[sock])
 
 

@@ -27,6 +27,7 @@ from dockml.http.docs import docs_endpoints, docs_files
 from dockml.http.error_renderer import ErrorForm, Handler, answering_errors, render
 from dockml.http.fastpath import FastPredict
 from dockml.http.guards import Edge
+from dockml.http.lane import PredictLane
 from dockml.http.limits import BodyLimit
 from dockml.http.mlflow import invocations_endpoint, mlflow_endpoints
 from dockml.http.openapi import build_openapi
@@ -96,6 +97,11 @@ def _starlette_route(
 
 def create_app(registry: Registry, settings: Settings) -> ASGIApp:
     """The ASGI app serving every model in ``registry``."""
+    return create_app_and_lane(registry, settings)[0]
+
+
+def create_app_and_lane(registry: Registry, settings: Settings) -> tuple[ASGIApp, PredictLane]:
+    """The ASGI app, and the predict lane (lane.py) that answers its plain predict requests without it."""
     openapi = orjson.dumps(build_openapi(registry, settings))
     endpoints = {
         **_service_endpoints(registry, openapi),
@@ -136,11 +142,12 @@ def create_app(registry: Registry, settings: Settings) -> ASGIApp:
         access_log_format=settings.access_log,
     )
     # The edge (guards.py) wraps every route; the predict fast path, outermost, runs its steps inline.
-    outer: ASGIApp = FastPredict(edge, route_table.fast_paths(registry), settings.max_body_bytes, edge)
+    fast = FastPredict(edge, route_table.fast_paths(registry), settings.max_body_bytes, edge)
     # Compressed bodies are inflated as they are read, by every route including the fast path.
-    outer = Decompress(outer, settings.max_body_bytes)
-    if settings.predict_route or settings.health_route:
-        outer = PlatformRoutes(outer, predict_route=settings.predict_route, health_route=settings.health_route)
+    outer: ASGIApp = Decompress(fast, settings.max_body_bytes)
+    platform = PlatformRoutes(outer, predict_route=settings.predict_route, health_route=settings.health_route)
+    if platform.aliases:
+        outer = platform
     origins = [origin.strip() for origin in settings.cors_origins.split(",") if origin.strip()]
     if origins:
         outer = CORSMiddleware(
@@ -150,4 +157,4 @@ def create_app(registry: Registry, settings: Settings) -> ASGIApp:
             allow_headers=["*"],
             expose_headers=["X-Request-ID"],
         )
-    return outer
+    return outer, PredictLane(fast, frozenset(path for _, path in platform.aliases))

@@ -27,6 +27,7 @@ from dockml.http.error_renderer import ErrorForm, render
 from dockml.http.guards import Edge
 from dockml.http.limits import too_large
 from dockml.http.offload import decode_sized
+from dockml.models.base import Outputs
 from dockml.service import ModelService
 from dockml.signature import Signature
 
@@ -74,11 +75,11 @@ def parse_json_body(body: bytes, signature: Signature) -> Any:
         raise MalformedInput(f"the body is not valid JSON: {error}") from None
 
 
-def _decode_json_body(body: bytes, signature: Signature) -> np.ndarray:
+def decode_json_body(body: bytes, signature: Signature) -> np.ndarray:
     return decode_json(parse_json_body(body, signature), signature)
 
 
-class _Route:
+class PredictRoute:
     """Per-model state prepared once: the service and its metrics."""
 
     def __init__(self, service: ModelService, methods: tuple[str, ...]) -> None:
@@ -87,13 +88,28 @@ class _Route:
         self.tally = metrics.PredictTally(service.name)
         self.latency = metrics.LATENCY.labels(service.name, "predict")
 
+    def record(self, status: int, elapsed: float, edge: Edge) -> None:
+        """An answer's metrics, counted before it leaves (so a client that reads /metrics next sees it)."""
+        if status == 200:
+            self.tally.add(elapsed)
+        else:
+            self.latency.observe(elapsed)
+            metrics.REQUESTS.labels(self.service.name, "predict", str(status)).inc()
+        if not edge.in_progress:
+            metrics.PredictTally.flush_all()
 
-def _answer(
-    error: Exception, scope: Scope, route: _Route, id_header: tuple[bytes, bytes]
+
+def error_answer(
+    error: Exception, scope: Scope, route: PredictRoute, id_header: tuple[bytes, bytes]
 ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    """Status, body and headers (but Content-Length) of the answer to ``error``, from the one renderer."""
     context = RequestContext(scope["dockml.request_id"], scope["method"], scope["path"], route.service.name, "predict")
     answer = render(error, context, ErrorForm.PROBLEM)
     return answer.status, answer.body, [(b"content-type", answer.content_type), *answer.headers, id_header]
+
+
+def predictions_json(service: ModelService, outputs: Outputs, proba: bool) -> bytes:
+    return orjson.dumps(service.encoder.to_json(outputs, proba=proba), option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 class FastPredict:
@@ -108,7 +124,7 @@ class FastPredict:
         the methods it answers (route_table.fast_paths); ``app`` answers everything else; ``edge``'s
         steps (guards.py) run here inline."""
         self.app = app
-        self.routes = {path: _Route(service, methods) for path, (service, methods) in services.items()}
+        self.routes = {path: PredictRoute(service, methods) for path, (service, methods) in services.items()}
         self.max_body_bytes = max_body_bytes
         self.edge = edge
 
@@ -139,21 +155,15 @@ class FastPredict:
         except asyncio.CancelledError:
             if not edge.timed_out(task):
                 raise
-            status, body, headers = _answer(edge.deadline(), scope, route, id_header)
+            status, body, headers = error_answer(edge.deadline(), scope, route, id_header)
         except Exception as error:  # noqa: BLE001 - a DockmlError or not: the renderer answers and logs it
-            status, body, headers = _answer(error, scope, route, id_header)
+            status, body, headers = error_answer(error, scope, route, id_header)
         finally:
             if entered:
                 edge.leave(task)
         headers.append((b"content-length", str(len(body)).encode()))
         elapsed = time.perf_counter() - started
-        if status == 200:
-            route.tally.add(elapsed)
-        else:
-            route.latency.observe(elapsed)
-            metrics.REQUESTS.labels(route.service.name, "predict", str(status)).inc()
-        if not edge.in_progress:  # counted before the answer leaves, so a client that reads /metrics next sees it
-            metrics.PredictTally.flush_all()
+        route.record(status, elapsed, edge)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         if edge.log_format != "off":
@@ -177,9 +187,8 @@ class FastPredict:
         else:
             check_json_media_type(content_type.decode("latin-1"))
             body = await self._read_body(receive, content_length)
-            table = await decode_sized(len(body), _decode_json_body, body, signature)
-        outputs = await service.predict(table)
-        return orjson.dumps(service.encoder.to_json(outputs, proba=proba), option=orjson.OPT_SERIALIZE_NUMPY)
+            table = await decode_sized(len(body), decode_json_body, body, signature)
+        return predictions_json(service, await service.predict(table), proba)
 
     async def _read_body(self, receive: Receive, declared_length: bytes) -> bytes:
         limit = self.max_body_bytes

@@ -19,7 +19,7 @@ import json
 import logging
 import os
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -48,6 +48,12 @@ WAITED = "dockml.waited_s"
 connection's turn, when that was longer than allowed; such a request is refused with 503."""
 
 
+class Cancellable(Protocol):
+    """A request in progress as the deadline sees it: its task, or a request of the predict lane (lane.py)."""
+
+    def cancel(self) -> Any: ...
+
+
 class Edge:
     def __init__(
         self,
@@ -69,8 +75,8 @@ class Edge:
         self.issued = 0
         # The deadline: one watchdog checks the requests in progress a few times per deadline,
         # instead of a timer per request.
-        self.due: dict[asyncio.Task[Any], float] = {}
-        self.expired: set[asyncio.Task[Any]] = set()
+        self.due: dict[Cancellable, float] = {}
+        self.expired: set[Cancellable] = set()
         self.watchdog: asyncio.Task[None] | None = None
 
     # The steps, used here for every route and by the predict fast path, which runs them inline
@@ -112,13 +118,13 @@ class Edge:
             return Overloaded(f"the server is at capacity ({self.limit} requests in progress); retry shortly")
         return None
 
-    def enter(self, task: asyncio.Task[Any]) -> None:
+    def enter(self, task: Cancellable) -> None:
         if self.watchdog is None or self.watchdog.done():
             self.watchdog = asyncio.get_running_loop().create_task(self._watch())
         self.in_progress += 1
         self.due[task] = time.monotonic() + self.seconds
 
-    def leave(self, task: asyncio.Task[Any]) -> None:
+    def leave(self, task: Cancellable) -> None:
         self.in_progress -= 1
         self.due.pop(task, None)
         self.expired.discard(task)
