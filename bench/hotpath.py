@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
+import os
 import pstats
 import sys
 import time
@@ -253,7 +254,7 @@ def measure(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
     mean, fastest = loop.run_until_complete(run(make_client, args.requests, concurrency))
     if profiler is not None:
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(int(os.environ.get("TOP", "25")))
     pending = asyncio.all_tasks(loop)  # the app's own watchers, which a server's shutdown would end
     for task in pending:
         task.cancel()

@@ -16,11 +16,26 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from anyio import to_thread
 
 from dockml.models.base import Outputs
+
+
+class Waiter(Protocol):
+    """Who waits for a table's outputs: an asyncio future, or a request of the predict lane
+    (lane.py), which answers as soon as it is told, saving the event loop's turn a future's
+    callback waits for. Cancelled or done, it is left out of its batch or its outputs ignored."""
+
+    def cancelled(self) -> bool: ...
+
+    def done(self) -> bool: ...
+
+    def set_result(self, result: Outputs, /) -> None: ...
+
+    def set_exception(self, exception: Exception, /) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +63,7 @@ class Batcher:
         self._policy = policy
         self._in_thread = in_thread
         self._on_batch = on_batch or (lambda rows, requests: None)
-        self._pending: list[tuple[np.ndarray, asyncio.Future[Outputs]]] = []
+        self._pending: list[tuple[np.ndarray, Waiter]] = []
         self._pending_rows = 0
         self._scheduled = False
         self._busy = False
@@ -58,13 +73,14 @@ class Batcher:
         if not self._policy.enabled:
             self._on_batch(len(table), 1)
             return await to_thread.run_sync(self._run, table) if self._in_thread else self._run(table)
-        return await self.enqueue(table)
+        future: asyncio.Future[Outputs] = asyncio.get_running_loop().create_future()
+        self.join(table, future)
+        return await future
 
-    def enqueue(self, table: np.ndarray) -> asyncio.Future[Outputs]:
-        """``table``'s outputs, as a future (batching on): for a caller that is not a task (lane.py)."""
+    def join(self, table: np.ndarray, waiter: Waiter) -> None:
+        """``table`` joins the next batch (batching on); ``waiter`` gets its outputs."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Outputs] = loop.create_future()
-        self._pending.append((table, future))
+        self._pending.append((table, waiter))
         self._pending_rows += len(table)
         if not self._busy and not self._scheduled:
             self._scheduled = True
@@ -73,10 +89,9 @@ class Batcher:
                 loop.call_later(delay, self._flush)
             else:
                 loop.call_soon(self._flush)
-        return future
 
-    def _take(self) -> list[tuple[np.ndarray, asyncio.Future[Outputs]]]:
-        taken: list[tuple[np.ndarray, asyncio.Future[Outputs]]] = []
+    def _take(self) -> list[tuple[np.ndarray, Waiter]]:
+        taken: list[tuple[np.ndarray, Waiter]] = []
         rows = 0
         while self._pending and (not taken or rows + len(self._pending[0][0]) <= self._policy.max_rows):
             item = self._pending.pop(0)
@@ -98,7 +113,7 @@ class Batcher:
             else:
                 self._settle(batch, self._predict(batch))
 
-    async def _run_in_thread(self, batch: list[tuple[np.ndarray, asyncio.Future[Outputs]]]) -> None:
+    async def _run_in_thread(self, batch: list[tuple[np.ndarray, Waiter]]) -> None:
         try:
             outcome = await to_thread.run_sync(self._predict, batch)
             if isinstance(outcome, Exception) and len(batch) > 1:
@@ -110,7 +125,7 @@ class Batcher:
             if self._pending:
                 self._flush()
 
-    def _predict(self, batch: list[tuple[np.ndarray, asyncio.Future[Outputs]]]) -> Outputs | Exception:
+    def _predict(self, batch: list[tuple[np.ndarray, Waiter]]) -> Outputs | Exception:
         tables = [table for table, _ in batch]
         self._on_batch(sum(len(t) for t in tables), len(batch))
         try:
@@ -118,10 +133,10 @@ class Batcher:
         except Exception as error:  # noqa: BLE001 - handed to the waiting requests, not raised in the loop
             return error
 
-    def _one_by_one(self, batch: list[tuple[np.ndarray, asyncio.Future[Outputs]]]) -> list[Outputs | Exception]:
+    def _one_by_one(self, batch: list[tuple[np.ndarray, Waiter]]) -> list[Outputs | Exception]:
         return [self._predict([item]) for item in batch]
 
-    def _settle(self, batch: list[tuple[np.ndarray, asyncio.Future[Outputs]]], outcome: Outputs | Exception) -> None:
+    def _settle(self, batch: list[tuple[np.ndarray, Waiter]], outcome: Outputs | Exception) -> None:
         if isinstance(outcome, Exception) and len(batch) > 1:
             self._deliver(batch, self._one_by_one(batch))
         else:
@@ -129,7 +144,7 @@ class Batcher:
 
     @staticmethod
     def _deliver(
-        batch: list[tuple[np.ndarray, asyncio.Future[Outputs]]],
+        batch: list[tuple[np.ndarray, Waiter]],
         outcome: Outputs | Exception | list[Outputs | Exception],
     ) -> None:
         if isinstance(outcome, list):
@@ -148,7 +163,7 @@ class Batcher:
             start = stop
 
 
-def _resolve(future: asyncio.Future[Outputs], outcome: Outputs | Exception) -> None:
+def _resolve(future: Waiter, outcome: Outputs | Exception) -> None:
     if future.done():
         return
     if isinstance(outcome, Exception):

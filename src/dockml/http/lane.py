@@ -20,7 +20,6 @@ are the bytes that path would write (tests/http/test_predict_lane.py compares th
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Protocol, cast
 
@@ -102,10 +101,9 @@ class PredictLane:
 
 
 class LaneRequest:
-    """One request in the lane, from its head to its answer. The edge's deadline cancels it
-    (``cancel``) as it would a task: it is answered 504 at once, and its batch's result ignored."""
+    """One request in the lane, from its head to its answer."""
 
-    __slots__ = ("answered", "connection", "counted", "cycle", "edge", "future", "id_header", "route", "started")
+    __slots__ = ("answered", "connection", "counted", "cycle", "edge", "id_header", "route", "started")
 
     def __init__(
         self,
@@ -121,7 +119,6 @@ class LaneRequest:
         self.edge = edge
         self.id_header = id_header
         self.started = time.perf_counter()
-        self.future: asyncio.Future[Outputs] | None = None
         self.counted = False  # in progress for the connections' turn-taking
         self.answered = False
 
@@ -136,8 +133,7 @@ class LaneRequest:
         except Exception as error:  # noqa: BLE001 - a DockmlError or not: the renderer answers and logs it
             self._answer_error(error)
             return
-        self.future = service.batcher.enqueue(table)
-        self.future.add_done_callback(self._predicted)
+        service.batcher.join(table, self)
 
     def body_lost(self) -> None:
         """The connection closed before the whole body arrived."""
@@ -145,22 +141,30 @@ class LaneRequest:
             self._answer_error(MalformedInput("the client went away before sending the whole body"))
 
     def cancel(self) -> bool:
+        """The edge's deadline: answered 504 now; its batch then skips it or ignores its outputs."""
         if self.answered:
             return False
-        if self.future is not None:
-            self.future.cancel()  # the batcher skips it, or ignores its result
         self._answer_error(self.edge.deadline())
         return True
 
-    def _predicted(self, future: asyncio.Future[Outputs]) -> None:
-        if self.answered:
-            return
+    # As the batcher's waiter (batching.Waiter): answered the moment its batch delivers.
+
+    def cancelled(self) -> bool:
+        return self.answered
+
+    def done(self) -> bool:
+        return self.answered
+
+    def set_result(self, outputs: Outputs, /) -> None:
         try:
-            body = predictions_json(self.route.service, future.result(), False)
+            body = predictions_json(self.route.service, outputs, False)
         except Exception as error:  # noqa: BLE001 - as in body_arrived
             self._answer_error(error)
             return
         self._answer(200, body, [_JSON, self.id_header])
+
+    def set_exception(self, exception: Exception, /) -> None:
+        self._answer_error(exception)
 
     def _answer_error(self, error: Exception) -> None:
         status, body, headers = error_answer(error, _scope(self.cycle), self.route, self.id_header)
