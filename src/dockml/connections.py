@@ -283,7 +283,7 @@ class _GuardedProtocol(HttpToolsProtocol):
         self, cycle: RequestResponseCycle, status: int, headers: list[tuple[bytes, bytes]], body: bytes
     ) -> None:
         """Write the whole answer in one write, then go on to the connection's next request."""
-        if cycle.disconnected or self.transport.is_closing():  # as uvicorn's send, which a closed transport would fail
+        if cycle.disconnected or self.transport.is_closing():  # gone, or closing (a 408 for a pipelined head)
             return
         content = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:

@@ -50,6 +50,21 @@ BODIES = [
 ]
 
 
+IRIS_QUERY = "s_length=5.1&s_width=3.5&p_length=1.4&p_width=0.2"
+QUERIES = [
+    IRIS_QUERY,
+    IRIS_QUERY + "&proba=true",
+    IRIS_QUERY + "&proba=1&proba=no",
+    IRIS_QUERY + "&proba=maybe",
+    "s_length=5.1&s_width=3.5&p_length=1.4",
+    "s_length=long&s_width=3.5&p_length=1.4&p_width=0.2",
+    IRIS_QUERY + "&colour=red",
+    "s_length=%FF&s_width=&p_length=1.4&p_width=0.2",
+    "s_length=5.1&s_length=6&s_width=3.5&p_length=1.4&p_width=0.2",
+    "",
+]
+
+
 def request(
     body: bytes, *, path: str = "/predict", headers: dict[str, str] | None = None, version: str = "1.1"
 ) -> bytes:
@@ -57,6 +72,21 @@ def request(
     fields.update(headers or {})
     head = "".join(f"{name}: {value}\r\n" for name, value in fields.items() if value)
     return f"POST {path} HTTP/{version}\r\n{head}\r\n".encode() + body
+
+
+def get(query: str, *, path: str = "/predict", headers: dict[str, str] | None = None) -> bytes:
+    head = "".join(f"{name}: {value}\r\n" for name, value in {"Host": "127.0.0.1", **(headers or {})}.items())
+    return f"GET {path}?{query} HTTP/1.1\r\n{head}\r\n".encode()
+
+
+def every_request(headers: dict[str, str]) -> list[bytes]:
+    """The good and bad requests clients send, with ``headers``."""
+    return (
+        [request(body, headers=headers) for body in BODIES]
+        + [request(BODIES[1], path=f"/predict?{query}", headers=headers) for query in ("proba=true", "proba=nope")]
+        + [get(query, headers=headers) for query in QUERIES]
+        + [get(IRIS_QUERY, path="/models/iris/predict", headers=headers)]
+    )
 
 
 class Wire(asyncio.Transport):
@@ -162,17 +192,24 @@ def connections(demo_models: dict[str, Path]) -> Iterator[Connections]:
     served.close()
 
 
-def test_the_lane_answers_every_body_as_the_asgi_path_does(connections):
-    for body in BODIES:
-        (lane_answer,), took_lane, _ = connections.send(request(body, headers={"X-Request-ID": "same-id"}))
-        # An Origin header (no CORS configured) changes nothing but sends the request down the ASGI path.
-        handed_over = request(body, headers={"X-Request-ID": "same-id", "Origin": "http://example.com"})
+def test_the_lane_answers_every_request_as_the_asgi_path_does(connections):
+    # An Origin header (no CORS configured) changes nothing but sends a request down the ASGI path.
+    pairs = zip(
+        every_request({"X-Request-ID": "same-id"}),
+        every_request({"X-Request-ID": "same-id", "Origin": "http://example.com"}),
+        strict=True,
+    )
+    for plain, handed_over in pairs:
+        (lane_answer,), took_lane, _ = connections.send(plain)
         (asgi_answer,), asgi_took_lane, _ = connections.send(handed_over)
-        assert (took_lane, asgi_took_lane) == (True, False), body
-        assert lane_answer == asgi_answer, body
+        assert (took_lane, asgi_took_lane) == (True, False), plain
+        assert lane_answer == asgi_answer, plain
     ((head, answer),), _, _ = connections.send(request(BODIES[1]))
     assert head.startswith(b"HTTP/1.1 200 OK\r\n")
     assert json.loads(answer) == {"predictions": list(ROWS)}
+    (_, answer), *_ = connections.send(get(IRIS_QUERY + "&proba=true"))[0]
+    assert json.loads(answer)["predictions"] == ["setosa"]
+    assert set(json.loads(answer)["probabilities"][0]) == set(ROWS)
 
 
 def test_pipelined_requests_are_answered_in_order_whichever_path_takes_them(connections):
@@ -207,7 +244,6 @@ def test_an_answer_that_ends_the_connection_says_so_and_closes_it(connections, h
 @pytest.mark.parametrize(
     "raw",
     [
-        request(b"{}", path="/predict?proba=true"),
         request(b"{}", headers={"Content-Type": "application/json; charset=utf-8"}),
         request(b"{}", headers={"Content-Encoding": "gzip"}),
         request(b"{}", headers={"Expect": "100-continue"}),
@@ -215,10 +251,11 @@ def test_an_answer_that_ends_the_connection_says_so_and_closes_it(connections, h
         request(b"[" + b"[5.1, 3.5, 1.4, 0.2]," * 4000 + b"[5.1, 3.5, 1.4, 0.2]]"),
         b"POST /predict HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\n"
         b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
-        b"GET /predict?s_length=5.1&s_width=3.5&p_length=1.4&p_width=0.2 HTTP/1.1\r\nHost: h\r\n\r\n",
+        b"GET /predict?" + IRIS_QUERY.encode() + b" HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n{}",
+        b"OPTIONS /predict HTTP/1.1\r\nHost: h\r\n\r\n",
         request(b"{}", path="/models"),
     ],
-    ids=["query", "charset", "gzip", "expect", "proxied", "over-64KiB", "chunked", "get", "not-predict"],
+    ids=["charset", "gzip", "expect", "proxied", "over-64KiB", "chunked", "get-with-a-body", "options", "not-predict"],
 )
 def test_requests_another_layer_acts_on_take_the_asgi_path(connections, raw):
     (answer,), took_lane, _ = connections.send(raw)

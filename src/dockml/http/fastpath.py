@@ -51,6 +51,20 @@ def parse_proba(raw: str | None, service: ModelService) -> bool:
     return value in _TRUE
 
 
+def read_query(query_string: bytes, service: ModelService) -> tuple[list[tuple[str, str]], bool]:
+    """The query's feature values, and whether it asks for probabilities: ``proba`` is a control
+    parameter, unless the model has a feature of that name."""
+    if not query_string:
+        return [], False
+    query = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    if "proba" in service.signature.name_set:
+        return query, False
+    asked = [value for name, value in query if name == "proba"]
+    return [(name, value) for name, value in query if name != "proba"], parse_proba(
+        asked[-1] if asked else None, service
+    )
+
+
 def check_json_media_type(content_type: str) -> None:
     if content_type == "application/json":  # as nearly every client sends it
         return
@@ -173,17 +187,9 @@ class FastPredict:
         self, service: ModelService, scope: Scope, receive: Receive, content_type: bytes, content_length: bytes
     ) -> bytes:
         signature = service.signature
-        proba = False
-        if scope["query_string"]:
-            query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-            # "proba" is a control parameter, unless the model has a feature of that name.
-            control = "proba" not in signature.name_set
-            proba_values = [v for k, v in query if k == "proba"] if control else []
-            proba = parse_proba(proba_values[-1] if proba_values else None, service)
-        else:
-            query, control = [], True
+        features, proba = read_query(scope["query_string"], service)
         if scope["method"] == "GET":
-            table = decode_query([(k, v) for k, v in query if not (control and k == "proba")], signature)
+            table = decode_query(features, signature)
         else:
             check_json_media_type(content_type.decode("latin-1"))
             body = await self._read_body(receive, content_length)

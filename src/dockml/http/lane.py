@@ -1,17 +1,17 @@
-"""The predict lane: a plain JSON POST to a predict route, answered from the connection's own
+"""The predict lane: a plain request to a predict route, answered from the connection's own
 callbacks (connections.py) rather than by an ASGI task.
 
 At a few tens of microseconds per request, the ASGI machinery around the predict path (a task
 per request, the scope's messages, ``receive`` and ``send`` with their header checks) cost more
-than parsing, batching, the model and encoding together. Answered here, a one-row request costs
-two workers about 90 µs of CPU rather than 145 at 64 connections, and they answer 1.6 times the
-requests per second (17,600 against 11,000 here; bench/run.py has the ratios). The request's
-body gathers in uvicorn's own cycle; once whole it is decoded and joins the model's batch, and
-the answer is written when the batch's future resolves.
+than parsing, batching, the model and encoding together. Answered here, a one-row POST costs two
+workers about 114 µs of CPU rather than 156 at 64 connections, and they answer 1.4 times the
+requests per second (bench/run.py has the ratios against the constant apps). The request's body
+gathers in uvicorn's own cycle; once whole it is decoded and joins the model's batch as its own
+waiter (batching.Waiter), and the answer is written the moment the batch delivers.
 
-The lane takes only the plain request: POST with no query string, ``Content-Type:
-application/json``, a ``Content-Length`` within uvicorn's read buffer (64 KiB, so reading never
-pauses), none of the headers another layer acts on (CORS's Origin, Decompress's
+The lane takes only the plain request: a GET with no body, or a POST with ``Content-Type:
+application/json`` and a ``Content-Length`` within uvicorn's read buffer (64 KiB, so reading
+never pauses); with none of the headers another layer acts on (CORS's Origin, Decompress's
 Content-Encoding, Expect, chunked bodies, proxy headers), admitted by the edge, on a connection
 whose writes are not held up. Everything else goes on to the ASGI path (fastpath.py), which
 answers every case; so every refusal and every rule lives there once, and the lane's answers
@@ -27,8 +27,16 @@ from starlette.types import Scope
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT, FlowControl
 from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
+from dockml.codecs.records import decode_query
 from dockml.errors import MalformedInput
-from dockml.http.fastpath import FastPredict, PredictRoute, decode_json_body, error_answer, predictions_json
+from dockml.http.fastpath import (
+    FastPredict,
+    PredictRoute,
+    decode_json_body,
+    error_answer,
+    predictions_json,
+    read_query,
+)
 from dockml.http.guards import Edge
 from dockml.models.base import Outputs
 
@@ -61,12 +69,12 @@ class LaneConnection(Protocol):
 
 class PredictLane:
     def __init__(self, fast: FastPredict, aliased_paths: frozenset[str]) -> None:
-        """The routes of ``fast`` that take POST and batch, but ``aliased_paths`` (a platform's
-        routes, platform_routes.py, which stand for another route)."""
+        """The routes of ``fast`` whose model batches, but ``aliased_paths`` (a platform's routes,
+        platform_routes.py, which stand for another route)."""
         self.routes = {
             path: route
             for path, route in fast.routes.items()
-            if "POST" in route.methods and route.service.policy.enabled and path not in aliased_paths
+            if route.service.policy.enabled and path not in aliased_paths
         }
         self.edge = fast.edge
         self.max_body_bytes = min(fast.max_body_bytes, HIGH_WATER_LIMIT)
@@ -74,22 +82,21 @@ class PredictLane:
     def take(self, connection: LaneConnection, cycle: RequestResponseCycle) -> bool:
         """Start answering ``cycle``'s request here; False, having done nothing, if it is not the lane's."""
         scope = _scope(cycle)
-        if scope["method"] != "POST" or scope["query_string"] or connection.flow.write_paused:
-            return False
         route = self.routes.get(scope["path"])
-        if route is None:
+        if route is None or scope["method"] not in route.methods or connection.flow.write_paused:
             return False
         for name, _ in scope["headers"]:
             if name in HANDED_OVER:
                 return False
         edge = self.edge
         id_header, given_key, content_type, content_length = edge.identify(scope)
-        if (
-            content_type != b"application/json"
-            or not content_length.isdigit()
-            or int(content_length) > self.max_body_bytes
-            or edge.refusal(scope, given_key) is not None
-        ):
+        if scope["method"] == "POST":
+            plain = content_type == b"application/json" and content_length.isdigit()
+            if not plain or int(content_length) > self.max_body_bytes:
+                return False
+        elif scope["method"] != "GET" or content_length not in (b"", b"0"):  # a GET's body is never read
+            return False
+        if edge.refusal(scope, given_key) is not None:
             return False
         request = LaneRequest(connection, cycle, route, edge, id_header)
         edge.enter(request)
@@ -103,7 +110,7 @@ class PredictLane:
 class LaneRequest:
     """One request in the lane, from its head to its answer."""
 
-    __slots__ = ("answered", "connection", "counted", "cycle", "edge", "id_header", "route", "started")
+    __slots__ = ("answered", "connection", "counted", "cycle", "edge", "id_header", "proba", "route", "started")
 
     def __init__(
         self,
@@ -121,6 +128,7 @@ class LaneRequest:
         self.started = time.perf_counter()
         self.counted = False  # in progress for the connections' turn-taking
         self.answered = False
+        self.proba = False
 
     def body_arrived(self) -> None:
         if self.answered:
@@ -128,8 +136,13 @@ class LaneRequest:
         self.connection.count_in_progress(self.cycle)
         self.counted = True
         service = self.route.service
+        scope = _scope(self.cycle)
         try:
-            table = decode_json_body(bytes(self.cycle.body), service.signature)
+            features, self.proba = read_query(scope["query_string"], service)
+            if scope["method"] == "GET":
+                table = decode_query(features, service.signature)
+            else:
+                table = decode_json_body(bytes(self.cycle.body), service.signature)
         except Exception as error:  # noqa: BLE001 - a DockmlError or not: the renderer answers and logs it
             self._answer_error(error)
             return
@@ -157,7 +170,7 @@ class LaneRequest:
 
     def set_result(self, outputs: Outputs, /) -> None:
         try:
-            body = predictions_json(self.route.service, outputs, False)
+            body = predictions_json(self.route.service, outputs, self.proba)
         except Exception as error:  # noqa: BLE001 - as in body_arrived
             self._answer_error(error)
             return
