@@ -60,9 +60,8 @@ def read_query(query_string: bytes, service: ModelService) -> tuple[list[tuple[s
     if "proba" in service.signature.name_set:
         return query, False
     asked = [value for name, value in query if name == "proba"]
-    return [(name, value) for name, value in query if name != "proba"], parse_proba(
-        asked[-1] if asked else None, service
-    )
+    features = [(name, value) for name, value in query if name != "proba"]
+    return features, parse_proba(asked[-1] if asked else None, service)
 
 
 def check_json_media_type(content_type: str) -> None:
