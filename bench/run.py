@@ -743,7 +743,14 @@ def latency_check(results: Results, key: str, attribute: str, limit_ms: float, t
     if run is None:
         return Check(target, "n/a", None)
     value = getattr(run, attribute)
-    return Check(target, f"{value:.3f} ms", value <= limit_ms and clean(results, key))
+    # The constants' own figures beside it: whether the limit is within reach of this machine at all.
+    ceilings = [
+        f"{server} {getattr(other, attribute):.3f}"
+        for server in ("bare", "starlette")
+        if (other := run_of(results, server, key)) is not None
+    ]
+    measured = f"{value:.3f} ms" + (f" ({', '.join(ceilings)})" if ceilings else "")
+    return Check(target, measured, value <= limit_ms and clean(results, key))
 
 
 def limit_check(target: str, value: float | None, limit: float, unit: str, *, at_least: bool = False) -> Check:
@@ -780,7 +787,11 @@ def checks(results: Results, dockml_ready_s: float | None, onnx: InProcess | Non
     dockml = results.get("dockml")
     total = None if dockml is None else dockml.memory.total_rss_mb
     found.append(limit_check("RSS of all processes <= 200 MiB", total, 200.0, "MiB"))
-    found.append(limit_check("start to ready (warm cache) <= 0.5 s", dockml_ready_s, 0.5, "s"))
+    start = limit_check("start to ready (warm cache) <= 0.5 s", dockml_ready_s, 0.5, "s")
+    ceilings = [f"{s} {r.ready_s:.3g}" for s in ("bare", "starlette") if (r := results.get(s)) is not None]
+    if dockml_ready_s is not None and ceilings:
+        start = replace(start, measured=f"{start.measured} ({', '.join(ceilings)})")
+    found.append(start)
     return found
 
 

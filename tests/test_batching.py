@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 
 import httpx
 import numpy as np
@@ -14,6 +15,7 @@ import trained
 from dockml.batching import Batcher, BatchingPolicy
 from dockml.config import model_spec
 from dockml.models import load_model
+from dockml.models.base import Outputs
 
 IRIS_NAMES = ["s_length", "s_width", "p_length", "p_width"]
 CLASSES = ["setosa", "versicolor", "virginica"]
@@ -44,6 +46,36 @@ def test_concurrent_submits_share_one_call_and_get_their_own_rows(demo_models):
     assert sum(n for _, n in calls) == 40
     assert len(calls) < 40
     assert max(rows for rows, _ in calls) <= 64
+
+
+def test_a_model_in_a_thread_is_counted_on_the_loop_thread_retries_included():
+    # The metrics tally on the event loop's thread (metrics.Tally): a model that runs in a worker
+    # thread must not count from there, nor must its one-by-one retries after a failed batch.
+    def run(table: np.ndarray) -> Outputs:
+        if (table < 0).any():
+            raise ValueError("negative")
+        return Outputs(labels=table[:, 0] * 2, probabilities=None)
+
+    calls: list[tuple[int, int, str]] = []
+    batcher = Batcher(
+        run,
+        BatchingPolicy(max_rows=64),
+        in_thread=True,
+        on_batch=lambda rows, requests: calls.append((rows, requests, threading.current_thread().name)),
+    )
+    tables = [np.array([[float(i)]]) for i in range(12)]
+    tables[5] = np.array([[-1.0]])
+
+    async def main() -> list[Outputs | BaseException]:
+        return await asyncio.gather(*(batcher.submit(table) for table in tables), return_exceptions=True)
+
+    outcomes = asyncio.run(main())
+    assert isinstance(outcomes[5], ValueError)
+    assert [o.labels.tolist() for o in outcomes if isinstance(o, Outputs)] == [[2.0 * i] for i in range(12) if i != 5]
+    assert {thread for _, _, thread in calls} == {threading.main_thread().name}
+    # Every request in a call that succeeded, and the failed call's requests once more each.
+    failed = next(requests for rows, requests, _ in calls if requests > 1)
+    assert sum(requests for _, requests, _ in calls) == 12 + failed
 
 
 def test_a_lone_request_is_dispatched_at_once(demo_models):

@@ -33,10 +33,10 @@ def test_a_flushed_tally_equals_observing_each_value():
         return tally
 
     tally = asyncio.run(add_all())
-    before = tally.ok._value.get()
+    before = tally.ok.counter._value.get()
     metrics.PredictTally.flush_all()
     assert tally.pending == 0
-    assert tally.ok._value.get() - before == len(DURATIONS)
+    assert tally.ok.counter._value.get() - before == len(DURATIONS)
     ours = _samples(metrics.LATENCY.collect()[0].samples, "tally-test")
     theirs = _samples(reference.collect()[0].samples, "tally-test")
     assert ours.keys() == theirs.keys()
@@ -55,4 +55,27 @@ def test_the_timer_flushes_under_load():
 
     tally = asyncio.run(add_and_wait())
     assert tally.pending == 0
-    assert tally.ok._value.get() == 1
+    assert tally.ok.counter._value.get() == 1
+
+
+def test_batch_tallies_equal_observing_each_call_and_flush_on_the_timer():
+    sizes = [1, 1, 2, 3, 64, 65, 4096, 5000, 7]
+    reference = Histogram(
+        "reference_rows", "reference", ["model"], buckets=metrics._SIZES, registry=CollectorRegistry()
+    )
+
+    async def add_and_wait() -> metrics.BatchTally:
+        tally = metrics.BatchTally("tally-batches")
+        for rows in sizes:
+            tally.add(rows, 1)
+            reference.labels("tally-batches").observe(rows)
+        assert tally.rows.pending == len(sizes)
+        await asyncio.sleep(metrics.FLUSH_S * 3)
+        return tally
+
+    tally = asyncio.run(add_and_wait())
+    assert tally.rows.pending == tally.requests.pending == tally.predictions.pending == 0
+    assert tally.predictions.counter._value.get() == sum(sizes)
+    ours = _samples(metrics.BATCH_ROWS.collect()[0].samples, "tally-batches")
+    assert ours == _samples(reference.collect()[0].samples, "tally-batches")
+    assert _samples(metrics.BATCH_REQUESTS.collect()[0].samples, "tally-batches")[("count", "")] == len(sizes)

@@ -107,6 +107,7 @@ class Batcher:
             if not batch:
                 continue
             self._under_load = len(batch) > 1
+            self._count(batch)
             if self._in_thread:
                 self._busy = True
                 asyncio.get_running_loop().create_task(self._run_in_thread(batch))
@@ -118,6 +119,7 @@ class Batcher:
             outcome = await to_thread.run_sync(self._predict, batch)
             if isinstance(outcome, Exception) and len(batch) > 1:
                 self._deliver(batch, await to_thread.run_sync(self._one_by_one, batch))
+                self._count_one_by_one(batch)
             else:
                 self._deliver(batch, outcome)
         finally:
@@ -125,9 +127,16 @@ class Batcher:
             if self._pending:
                 self._flush()
 
+    def _count(self, batch: list[tuple[np.ndarray, Waiter]]) -> None:
+        # On the loop's thread, whichever thread the model runs in: the metrics tally there.
+        self._on_batch(sum(len(table) for table, _ in batch), len(batch))
+
+    def _count_one_by_one(self, batch: list[tuple[np.ndarray, Waiter]]) -> None:
+        for item in batch:
+            self._count([item])
+
     def _predict(self, batch: list[tuple[np.ndarray, Waiter]]) -> Outputs | Exception:
         tables = [table for table, _ in batch]
-        self._on_batch(sum(len(t) for t in tables), len(batch))
         try:
             return self._run(tables[0] if len(tables) == 1 else np.concatenate(tables))
         except Exception as error:  # noqa: BLE001 - handed to the waiting requests, not raised in the loop
@@ -139,6 +148,7 @@ class Batcher:
     def _settle(self, batch: list[tuple[np.ndarray, Waiter]], outcome: Outputs | Exception) -> None:
         if isinstance(outcome, Exception) and len(batch) > 1:
             self._deliver(batch, self._one_by_one(batch))
+            self._count_one_by_one(batch)
         else:
             self._deliver(batch, outcome)
 

@@ -32,28 +32,19 @@ class ModelService:
     probability_decimals: int | None = None
     encoder: PredictionEncoder = field(init=False)
     batcher: Batcher = field(init=False)
-    predictions: Any = field(init=False)
-    batch_rows: Any = field(init=False)
-    batch_requests: Any = field(init=False)
+    batches: metrics.BatchTally = field(init=False)
     warmed: bool = False
 
     def __post_init__(self) -> None:
         self.encoder = PredictionEncoder(self.loaded.signature, probability_decimals=self.probability_decimals)
-        self.predictions = metrics.PREDICTIONS.labels(self.name)
-        self.batch_rows = metrics.BATCH_ROWS.labels(self.name)
-        self.batch_requests = metrics.BATCH_REQUESTS.labels(self.name)
+        self.batches = metrics.BatchTally(self.name)
         self.batcher = Batcher(
             self._run,
             self.policy,
             # ONNX Runtime answers in microseconds: cheaper on the loop than a thread hop.
             in_thread=self.loaded.runtime.name != "onnx",
-            on_batch=self._count_batch,
+            on_batch=self.batches.add,
         )
-
-    def _count_batch(self, rows: int, requests: int) -> None:
-        self.predictions.inc(rows)
-        self.batch_rows.observe(rows)
-        self.batch_requests.observe(requests)
 
     @property
     def name(self) -> str:

@@ -126,7 +126,7 @@ def create_app_and_lane(registry: Registry, settings: Settings) -> tuple[ASGIApp
         gc.collect()
         gc.freeze()
         yield
-        metrics.PredictTally.flush_all()
+        metrics.Tally.flush_all()
 
     app = Starlette(
         routes=routes,
