@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -23,6 +24,23 @@ def test_no_model_serves_both_demos(server_factory, demo_models):
     output = server.output()
     assert f"Swagger UI:  {server.url}/apidocs" in output
     assert f"{server.url}/models/digits/predict_image" in output
+
+
+def _mapped_files(pid: int) -> str:
+    """The files mapped by ``pid`` and its descendants (a worker's imported extension modules)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return Path(f"/proc/{pid}/maps").read_text() + "".join(_mapped_files(int(child)) for child in children)
+
+
+def test_the_demos_start_from_the_compiled_cache_without_scikit_learn(server_factory, demo_models):
+    # The first start compiles the demos (with scikit-learn); the next one must not load it, nor
+    # SciPy: with them, serving the demos took 2.1 s to start and 670 MB instead of 0.75 s and 375.
+    server_factory(["--workers", "2"]).stop()
+    server = server_factory(["--workers", "2"])
+    assert httpx.get(f"{server.url}/predict?{IRIS_QUERY}").json() == {"predictions": ["setosa"]}
+    mapped = _mapped_files(server.process.pid)
+    assert "/onnxruntime/" in mapped  # what it does load, so the check reads the right processes
+    assert "/sklearn/" not in mapped and "/scipy/" not in mapped
 
 
 def test_tutorial_urls_on_the_iris_model_alone(server_factory, demo_models):

@@ -10,6 +10,7 @@ saved as .skops files with side files in ``$DOCKML_HOME/demos/v<N>-sklearn-<vers
 
 from __future__ import annotations
 
+import importlib.metadata
 import io
 import logging
 import os
@@ -139,9 +140,10 @@ DEMOS = {"iris": train_iris, "digits": train_digits}
 
 def demo_paths(home: Path | None = None) -> dict[str, Path]:
     """Paths of the demo models, training and saving any that are missing."""
-    import sklearn
-
-    folder = (home or cache_home()) / "demos" / f"v{DEMOS_VERSION}-sklearn-{sklearn.__version__}"
+    # The version from the package metadata: importing scikit-learn (and SciPy) here would cost
+    # the demos' start from the compiled cache 2.1 s and 670 MB instead of 0.75 s and 375 MB.
+    sklearn_version = importlib.metadata.version("scikit-learn")
+    folder = (home or cache_home()) / "demos" / f"v{DEMOS_VERSION}-sklearn-{sklearn_version}"
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
     for name, train in DEMOS.items():
