@@ -743,14 +743,18 @@ def latency_check(results: Results, key: str, attribute: str, limit_ms: float, t
     if run is None:
         return Check(target, "n/a", None)
     value = getattr(run, attribute)
-    # The constants' own figures beside it: whether the limit is within reach of this machine at all.
-    ceilings = [
-        f"{server} {getattr(other, attribute):.3f}"
-        for server in ("bare", "starlette")
-        if (other := run_of(results, server, key)) is not None
-    ]
-    measured = f"{value:.3f} ms" + (f" ({', '.join(ceilings)})" if ceilings else "")
-    return Check(target, measured, value <= limit_ms and clean(results, key))
+    constants = {server: run_of(results, server, key) for server in CONSTANTS}
+    figures = {server: f"{getattr(other, attribute):.3f}" for server, other in constants.items() if other is not None}
+    return Check(target, beside_the_constants(f"{value:.3f} ms", figures), value <= limit_ms and clean(results, key))
+
+
+CONSTANTS = ("bare", "starlette")
+
+
+def beside_the_constants(measured: str, figures: dict[str, str]) -> str:
+    """The constant apps' own figures beside dockml's: whether a limit is within the machine's reach at all."""
+    shown = ", ".join(f"{server} {figure}" for server, figure in figures.items())
+    return f"{measured} ({shown})" if shown else measured
 
 
 def limit_check(target: str, value: float | None, limit: float, unit: str, *, at_least: bool = False) -> Check:
@@ -788,9 +792,9 @@ def checks(results: Results, dockml_ready_s: float | None, onnx: InProcess | Non
     total = None if dockml is None else dockml.memory.total_rss_mb
     found.append(limit_check("RSS of all processes <= 200 MiB", total, 200.0, "MiB"))
     start = limit_check("start to ready (warm cache) <= 0.5 s", dockml_ready_s, 0.5, "s")
-    ceilings = [f"{s} {r.ready_s:.3g}" for s in ("bare", "starlette") if (r := results.get(s)) is not None]
-    if dockml_ready_s is not None and ceilings:
-        start = replace(start, measured=f"{start.measured} ({', '.join(ceilings)})")
+    if dockml_ready_s is not None:
+        figures = {server: f"{r.ready_s:.3g}" for server in CONSTANTS if (r := results.get(server)) is not None}
+        start = replace(start, measured=beside_the_constants(start.measured, figures))
     found.append(start)
     return found
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from abc import ABC, abstractmethod
 from bisect import bisect_left
 from typing import ClassVar
 
@@ -34,7 +35,7 @@ FLUSH_S = 0.1
 """A tally's updates reach /metrics at most this late (the predict route's 200s sooner, see PredictTally)."""
 
 
-class Tally:
+class Tally(ABC):
     """Updates to one labelled metric, added up in the worker and written to prometheus_client in
     one go (flush): FLUSH_S after the first pending update, and before /metrics is rendered. With
     several workers, prometheus_client takes a lock and writes a memory-mapped file for each
@@ -54,8 +55,8 @@ class Tally:
         if Tally.timer is None or Tally.timer[0] is not loop:  # (a test's earlier loop)
             Tally.timer = (loop, loop.call_later(FLUSH_S, Tally._timed_flush))
 
-    def flush(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def flush(self) -> None: ...
 
     @classmethod
     def flush_all(cls) -> None:
