@@ -43,6 +43,24 @@ def test_the_demos_start_from_the_compiled_cache_without_scikit_learn(server_fac
     assert "/sklearn/" not in mapped and "/scipy/" not in mapped
 
 
+def test_the_images_healthcheck_asks_readiness_and_loads_no_other_command(server_factory, demo_models):
+    server = server_factory([str(demo_models["iris"])])
+    healthcheck = [sys.executable, "-X", "importtime", "-m", "dockml.cli.health"]  # the image's HEALTHCHECK
+    ready = subprocess.run([*healthcheck, "--url", f"{server.url}/health/ready"], capture_output=True, text=True)
+    assert ready.returncode == 0, ready.stderr[-500:]
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in ready.stderr.splitlines() if line.startswith("import time")}
+    assert {"dockml.cli", "urllib.request"} <= loaded  # (the module itself runs as __main__)
+    assert not loaded & {"dockml.config", "dockml.cli.serve", "dockml.cli.build", "numpy"}
+    server.stop()
+    down = subprocess.run(
+        [*healthcheck[:1], "-m", "dockml.cli.health", "--url", f"{server.url}/health/ready"],
+        capture_output=True,
+        text=True,
+    )
+    assert down.returncode == 1
+    assert "dockml: not ready:" in down.stderr
+
+
 def test_tutorial_urls_on_the_iris_model_alone(server_factory, demo_models):
     server = server_factory([str(demo_models["iris"])])
     assert httpx.get(f"{server.url}/predict?{IRIS_QUERY}").json() == {"predictions": ["setosa"]}

@@ -48,7 +48,7 @@ def test_promised_hardening():
     assert "--no-cache-dir" in text
     assert "\nUSER 10001\n" in text
     assert "\nEXPOSE 5000\n" in text
-    assert 'CMD ["python3", "-m", "dockml", "health"]' in text
+    assert 'CMD ["python3", "-m", "dockml.cli.health"]' in text
     assert not [line for line in text.splitlines() if "curl" in line and not line.startswith("#")]
     assert '\nCMD ["python3", "-m", "dockml", "serve"' in text  # exec form
     for label in ("title", "version", "created"):

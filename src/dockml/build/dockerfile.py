@@ -135,7 +135,7 @@ USER {APP_USER_ID}
 EXPOSE {spec.port}
 # Ready means every model loaded and warmed; checked with Python itself, so no curl is needed.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \\
-    CMD ["python3", "-m", "dockml", "health"]
+    CMD ["python3", "-m", "dockml.cli.health"]
 CMD ["python3", "-m", "dockml", "serve", "--config", "/app/dockml.toml"]
 # Labels last: they change with every build (time, model hashes) and would otherwise make every
 # layer after them rebuild.

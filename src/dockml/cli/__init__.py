@@ -1,4 +1,5 @@
-"""The command line; the only place that exits the process.
+"""The command line; the only place that exits the process (with health.py's own entry point,
+which the image's HEALTHCHECK runs).
 
 Each command lives in its own module, whose ``register(commands)`` adds its parser and sets
 ``run``: the function that carries the command out and returns the exit code.
@@ -11,11 +12,13 @@ import sys
 from collections.abc import Callable
 
 from dockml import __version__
-from dockml.cli import build, convert, health, k8s, predict, score, serve
-from dockml.errors import DockmlError
 
 
 def parser() -> argparse.ArgumentParser:
+    # The commands are imported here rather than with the package, which the image's HEALTHCHECK
+    # (`python3 -m dockml.cli.health`, health.py) imports every 10 s.
+    from dockml.cli import build, convert, health, k8s, predict, score, serve
+
     top = argparse.ArgumentParser(
         prog="dockml", description="Deploy scikit-learn and ONNX models as fast, safe web services."
     )
@@ -27,6 +30,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from dockml.errors import DockmlError  # (with the commands: see parser)
+
     arguments = parser()
     args = arguments.parse_args(argv)
     if args.command is None:
