@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from dockml.config import ImageSpec, cache_home, write_toml
+from dockml.errors import ConfigError
 
 IRIS_FEATURES = ("s_length", "s_width", "p_length", "p_width")
 IRIS_DESCRIPTIONS = ("Sepal length (cm)", "Sepal width (cm)", "Petal length (cm)", "Petal width (cm)")
@@ -142,7 +143,13 @@ def demo_paths(home: Path | None = None) -> dict[str, Path]:
     """Paths of the demo models, training and saving any that are missing."""
     # The version from the package metadata: importing scikit-learn (and SciPy) here would cost
     # the demos' start from the compiled cache 2.1 s and 670 MB instead of 0.75 s and 375 MB.
-    sklearn_version = importlib.metadata.version("scikit-learn")
+    try:
+        sklearn_version = importlib.metadata.version("scikit-learn")
+    except importlib.metadata.PackageNotFoundError:
+        raise ConfigError(
+            "no model named, and the demo services need scikit-learn: name a model to serve, "
+            "or pip install 'dockml[sklearn]'"
+        ) from None
     folder = (home or cache_home()) / "demos" / f"v{DEMOS_VERSION}-sklearn-{sklearn_version}"
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
