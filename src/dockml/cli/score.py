@@ -53,7 +53,9 @@ def run_score(args: argparse.Namespace) -> int:
     configure_logging("warning")
     flags = {"workers": 1, "runtime": args.runtime, "trust_pickle": args.trust_pickle}
     settings = load_settings(config_file=args.config, model_arguments=[args.model], flags=flags)
-    (service,) = load_registry(settings)
+    registry = load_registry(settings)
+    registry.use_threads()  # the models' libraries ran on one thread while loading: every core now
+    (service,) = registry
     show = sys.stderr.isatty() if args.progress is None else args.progress
     progress = ProgressLine(sys.stderr) if show else None
     report = score_file(
