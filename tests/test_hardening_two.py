@@ -327,6 +327,34 @@ def test_a_request_head_that_never_ends_gets_408(server_factory, demo_models):
     assert answer.startswith(b"HTTP/1.1 408")
 
 
+def test_a_kept_alive_connection_is_closed_once_idle_for_the_timeout(server_factory, demo_models):
+    """Not while its client is sending (a request in progress is not idle, however long it
+    takes), nor before the timeout; then within a quarter of it (the deadline sweep's period)."""
+    import http.client
+
+    server = server_factory([str(demo_models["iris"]), "--workers", "1", "--keep-alive-timeout-s", "0.4"])
+    port = int(server.url.rsplit(":", 1)[1])
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", "/health/live")
+    assert connection.getresponse().read() == b'{"status":"alive"}'
+    first = connection.sock
+    time.sleep(0.25)
+    body = orjson.dumps({"instances": [[5.1, 3.5, 1.4, 0.2]]})
+    connection.putrequest("POST", "/predict")
+    connection.putheader("Content-Type", "application/json")
+    connection.putheader("Content-Length", str(len(body)))
+    connection.endheaders()
+    time.sleep(0.6)  # its body a timeout and a half after the head, twice the timeout after the last answer
+    connection.send(body)
+    assert orjson.loads(connection.getresponse().read()) == {"predictions": ["setosa"]}
+    assert connection.sock is first, "the connection was closed while its client was sending"
+    answered = time.monotonic()
+    assert connection.sock.recv(1) == b""  # closed by the server
+    idle_s = time.monotonic() - answered
+    connection.close()
+    assert 0.35 <= idle_s <= 1.5, idle_s
+
+
 def _peak_rss_mb(pid: int) -> float:
     from pathlib import Path
 

@@ -228,7 +228,10 @@ class Settings:
         group=LIMITS,
     )
     keep_alive_timeout_s: float = option(
-        5.0, help="close idle kept-alive connections after S seconds", metavar="S", group=LIMITS
+        5.0,
+        help="close a kept-alive connection idle for S seconds (checked a few times per S: at most S/4, or 1 s, later)",
+        metavar="S",
+        group=LIMITS,
     )
     max_connections: int = option(
         900,

@@ -58,6 +58,7 @@ def _uvicorn_config(app: Any, settings: Settings, lane: PredictLane | None = Non
         http=guarded_protocol(
             ConnectionLimits(
                 head_timeout_s=settings.head_timeout_s,
+                keep_alive_timeout_s=settings.keep_alive_timeout_s,
                 max_connections=settings.max_connections,
                 max_headers=settings.max_headers,
                 max_header_bytes=settings.max_header_bytes,
@@ -66,7 +67,6 @@ def _uvicorn_config(app: Any, settings: Settings, lane: PredictLane | None = Non
             ),
             lane,
         ),
-        timeout_keep_alive=settings.keep_alive_timeout_s,  # type: ignore[arg-type]
         log_level=settings.log_level,
         lifespan="on",
         ws="none",  # no WebSocket route: uvicorn would otherwise import a websockets library per worker

@@ -197,3 +197,32 @@ def test_gzip_body_is_read_inflated(iris_client):
         "/predict", content=body, headers={"content-type": "application/json", "content-encoding": "gzip"}
     )
     assert_problem(response, 422, "missing feature 's_width'")
+
+
+def test_an_unexpected_error_is_answered_500_and_logged_once(demo_models, monkeypatch, caplog):
+    """A bug in a route: the client gets a plain 500, the log one line with the traceback, and the
+    error goes no further (Starlette's outermost handler raised it again for the server to log)."""
+    from starlette.testclient import TestClient
+
+    from dockml.config import load_settings
+    from dockml.http import create_app
+    from dockml.service import load_registry
+
+    settings = load_settings(
+        config_file=None, model_arguments=[str(demo_models["iris"])], flags={"workers": 1}, environ={}
+    )
+    registry = load_registry(settings)
+
+    def broken(name: str) -> None:
+        raise RuntimeError("a bug in the route")
+
+    monkeypatch.setattr(registry, "get", broken)
+    with TestClient(create_app(registry, settings), raise_server_exceptions=True) as client:
+        response = client.get("/models/iris")
+        assert_problem(response, 500, "internal server error")
+        assert "a bug" not in response.text
+        assert client.get(f"/predict?{IRIS_QUERY}").json() == {"predictions": ["setosa"]}
+    errors = [record for record in caplog.records if record.levelname == "ERROR"]
+    assert len(errors) == 1, [record.getMessage() for record in errors]
+    assert errors[0].getMessage().startswith("unhandled error on GET /models/iris (request ")
+    assert errors[0].exc_info is not None

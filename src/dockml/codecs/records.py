@@ -32,6 +32,7 @@ SHAPES = (
     'a record {"feature": value, ...}, a list of records, {"instances": [[...], ...]} '
     'or {"columns": [...], "data": [[...], ...]}'
 )
+_PLAIN_NUMBERS = frozenset((int, float))
 _NUMBERS = {int, float, type(None)}
 """Values the fast path takes: numbers, and null (NaN in a float table; numbers_fit refuses it
 where the model does not take a missing value, and the slow path then names it)."""
@@ -82,9 +83,12 @@ def decode_records(records: list[dict[str, Any]], signature: Signature) -> np.nd
         # The hot path: one all-numeric record, as single-row clients send. Python's own checks
         # are cheaper than numpy's on four values; anything unusual takes the general path.
         row = [records[0][name] for name in names]
-        if all((type(v) is float and math.isfinite(v)) or type(v) is int for v in row):
+        # Checked in C: only floats and ints (not bools), none of them NaN or infinite (a sum that
+        # overflows, or an int past float's range, merely takes the general path).
+        if set(map(type, row)) <= _PLAIN_NUMBERS:
             try:
-                return np.array([row], dtype=np.float64)
+                if math.isfinite(sum(row)):
+                    return np.array([row], dtype=np.float64)
             except OverflowError:
                 pass
     errors = FieldErrors()

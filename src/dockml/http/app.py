@@ -24,7 +24,7 @@ from dockml.http import route_table
 from dockml.http.context import RequestContext
 from dockml.http.decompress import Decompress
 from dockml.http.docs import docs_endpoints, docs_files
-from dockml.http.error_renderer import ErrorForm, Handler, answering_errors, render
+from dockml.http.error_renderer import Handler, answering_errors, render
 from dockml.http.fastpath import FastPredict
 from dockml.http.guards import Edge
 from dockml.http.lane import PredictLane
@@ -87,10 +87,10 @@ def _starlette_route(
     if route.mount:
         return Mount(served.path, files[route.name], name=route.name)
     handler = endpoints[route.name] if served.service is None else model_endpoints[route.name](served.service)
-    if route.error_form is not ErrorForm.PROBLEM:
-        # A protocol's routes answer their own errors, in its form (and a wrong method, where
-        # every method reaches them).
-        handler = answering_errors(route.error_form, handler, route.methods if route.every_method else None)
+    # Each route answers its own errors, in its family's form (and a wrong method, where every
+    # method reaches it): an unexpected error left to Starlette would be logged, then raised again
+    # for the server to log a second time.
+    handler = answering_errors(route.error_form, handler, route.methods if route.every_method else None)
     methods = route_table.ALL_METHODS if route.every_method else route.methods
     return Route(served.path, handler, methods=list(methods))
 
