@@ -118,8 +118,7 @@ class Batcher:
         try:
             outcome = await to_thread.run_sync(self._predict, batch)
             if isinstance(outcome, Exception) and len(batch) > 1:
-                self._deliver(batch, await to_thread.run_sync(self._one_by_one, batch))
-                self._count_one_by_one(batch)
+                self._deliver_one_by_one(batch, await to_thread.run_sync(self._one_by_one, batch))
             else:
                 self._deliver(batch, outcome)
         finally:
@@ -131,7 +130,9 @@ class Batcher:
         # On the loop's thread, whichever thread the model runs in: the metrics tally there.
         self._on_batch(sum(len(table) for table, _ in batch), len(batch))
 
-    def _count_one_by_one(self, batch: list[tuple[np.ndarray, Waiter]]) -> None:
+    def _deliver_one_by_one(self, batch: list[tuple[np.ndarray, Waiter]], outcomes: list[Outputs | Exception]) -> None:
+        """After a failed batch, each request's own outcome, and each counted as a model call."""
+        self._deliver(batch, outcomes)
         for item in batch:
             self._count([item])
 
@@ -147,8 +148,7 @@ class Batcher:
 
     def _settle(self, batch: list[tuple[np.ndarray, Waiter]], outcome: Outputs | Exception) -> None:
         if isinstance(outcome, Exception) and len(batch) > 1:
-            self._deliver(batch, self._one_by_one(batch))
-            self._count_one_by_one(batch)
+            self._deliver_one_by_one(batch, self._one_by_one(batch))
         else:
             self._deliver(batch, outcome)
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
+import msgspec
 import numpy as np
 
 from dockml.config import ImageSpec, ModelMeta
@@ -76,6 +77,21 @@ class Signature:
     @cached_property
     def all_numeric(self) -> bool:
         return all(f.kind in ("number", "integer") for f in self.features)
+
+    @cached_property
+    def number_record(self) -> msgspec.json.Decoder[Any] | None:
+        """A JSON decoder for one record holding a number for every feature and nothing else (the
+        body single-row clients send), when every feature is a float; codecs/records.py."""
+        if not self.all_numeric or self.integer_columns:
+            return None
+        fields = [(f"f{index}", float) for index in range(len(self.names))]
+        record = msgspec.defstruct(
+            "NumberRecord",
+            fields,
+            rename={f"f{index}": name for index, name in enumerate(self.names)},
+            forbid_unknown_fields=True,
+        )
+        return msgspec.json.Decoder(record)
 
     @cached_property
     def nullable_columns(self) -> np.ndarray | None:
