@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
-import msgspec
 import numpy as np
 
+from dockml.codecs.number_bodies import NumberBodies
 from dockml.config import ImageSpec, ModelMeta
 from dockml.errors import ConfigError
 
@@ -79,19 +79,11 @@ class Signature:
         return all(f.kind in ("number", "integer") for f in self.features)
 
     @cached_property
-    def number_record(self) -> msgspec.json.Decoder[Any] | None:
-        """A JSON decoder for one record holding a number for every feature and nothing else (the
-        body single-row clients send), when every feature is a float; codecs/records.py."""
-        if not self.all_numeric or self.integer_columns:
+    def number_bodies(self) -> NumberBodies | None:
+        """Decoders for the bodies nearly every client sends, when every feature is a float."""
+        if not self.features or not self.all_numeric or self.integer_columns:
             return None
-        fields = [(f"f{index}", float) for index in range(len(self.names))]
-        record = msgspec.defstruct(
-            "NumberRecord",
-            fields,
-            rename={f"f{index}": name for index, name in enumerate(self.names)},
-            forbid_unknown_fields=True,
-        )
-        return msgspec.json.Decoder(record)
+        return NumberBodies(self.names)
 
     @cached_property
     def nullable_columns(self) -> np.ndarray | None:

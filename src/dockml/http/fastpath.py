@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dockml import metrics
 from dockml.codecs.json_budget import check_json_values, value_budget
-from dockml.codecs.records import decode_json, decode_number_record, decode_query
+from dockml.codecs.records import decode_json, decode_number_body, decode_query
 from dockml.errors import FieldError, InvalidInput, MalformedInput, MethodNotAllowed, UnsupportedMediaType
 from dockml.http.context import RequestContext
 from dockml.http.error_renderer import ErrorForm, render
@@ -89,7 +89,7 @@ def parse_json_body(body: bytes, signature: Signature) -> Any:
 
 
 def decode_json_body(body: bytes, signature: Signature) -> np.ndarray:
-    table = decode_number_record(body, signature)
+    table = decode_number_body(body, signature)
     return table if table is not None else decode_json(parse_json_body(body, signature), signature)
 
 
