@@ -11,7 +11,6 @@ from typing import Any, Literal
 
 import numpy as np
 
-from dockml.codecs.number_bodies import NumberBodies
 from dockml.config import ImageSpec, ModelMeta
 from dockml.errors import ConfigError
 
@@ -77,13 +76,6 @@ class Signature:
     @cached_property
     def all_numeric(self) -> bool:
         return all(f.kind in ("number", "integer") for f in self.features)
-
-    @cached_property
-    def number_bodies(self) -> NumberBodies | None:
-        """Decoders for the bodies nearly every client sends, when every feature is a float."""
-        if not self.features or not self.all_numeric or self.integer_columns:
-            return None
-        return NumberBodies(self.names)
 
     @cached_property
     def nullable_columns(self) -> np.ndarray | None:

@@ -20,9 +20,19 @@ from typing import Any, Literal
 import msgspec
 import numpy as np
 
+from dockml.signature import Signature
+
 
 class NumberBodies:
-    """The decoders for the float features ``names`` (Signature.number_bodies)."""
+    """The decoders for the float features ``names``: see ``of``."""
+
+    @classmethod
+    def of(cls, signature: Signature) -> NumberBodies | None:
+        """The decoders for ``signature``'s bodies (built once per model, service.ModelService);
+        None unless every feature is a float."""
+        if not signature.features or not signature.all_numeric or signature.integer_columns:
+            return None
+        return cls(signature.names)
 
     def __init__(self, names: tuple[str, ...]) -> None:
         self.width = len(names)

@@ -38,13 +38,6 @@ _NUMBERS = {int, float, type(None)}
 where the model does not take a missing value, and the slow path then names it)."""
 
 
-def decode_number_body(body: bytes, signature: Signature) -> np.ndarray | None:
-    """The table of a body nearly every client sends (codecs/number_bodies.py), read in one C
-    call; None for any other body, which decode_json then takes."""
-    bodies = signature.number_bodies
-    return bodies.decode(body) if bodies is not None else None
-
-
 def decode_json(payload: Any, signature: Signature) -> np.ndarray:
     """Decode a parsed JSON body to a table."""
     if isinstance(payload, list):

@@ -142,7 +142,7 @@ class LaneRequest:
             if scope["method"] == "GET":
                 table = decode_query(features, service.signature)
             else:
-                table = decode_json_body(bytes(self.cycle.body), service.signature)
+                table = decode_json_body(bytes(self.cycle.body), service)
         except Exception as error:  # noqa: BLE001 - a DockmlError or not: the renderer answers and logs it
             self._answer_error(error)
             return
