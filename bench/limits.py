@@ -9,8 +9,8 @@ overload   wrk sends single-row POSTs at the bench's nominal load (c64) and then
            admitted (200). Target: the probe's p99 at 10x within 3x of its p99 at nominal load.
 bodies     one 16 MiB body of each shape a client could send, to one worker, while /health/live is
            polled on another connection. Targets per body: the worker's peak RSS grows by less than
-           200 MB, the answer (200, or 400, 413 or 422 for a body it refuses) comes in under 2 s, and /health/live answers every
-           poll in under 100 ms.
+           200 MB, the answer (200, or 400, 413 or 422 for a body it refuses) comes in under 2 s,
+           and /health/live answers every poll in under 100 ms.
 """
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dockml.codecs.json_budget import VALUES_PER_REQUEST
-from dockml.config import Settings
 from run import (
     HOST,
     ROW,
@@ -46,6 +44,9 @@ from run import (
     stop_all,
     worker_pids,
 )
+
+from dockml.codecs.json_budget import VALUES_PER_REQUEST
+from dockml.config import Settings
 
 SIXTEEN_MIB = 16 * 2**20
 NOMINAL = 64
