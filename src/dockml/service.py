@@ -12,7 +12,7 @@ import numpy as np
 
 from dockml import metrics
 from dockml.batching import Batcher, BatchingPolicy
-from dockml.codecs.number_bodies import NumberBodies
+from dockml.codecs.number_inputs import NumberInputs
 from dockml.codecs.predictions import PredictionEncoder
 from dockml.config import ModelSpec, Settings, available_cores, cache_home
 from dockml.errors import ConfigError, DockmlError, ModelNotFound, PredictionFailed
@@ -24,21 +24,21 @@ log = logging.getLogger("dockml.service")
 
 @dataclass(slots=True)
 class ModelService:
-    """One served model: its runtime, signature, how its bodies are read and its answers encoded."""
+    """One served model: its runtime, signature, how its inputs are read and its answers encoded."""
 
     spec: ModelSpec
     loaded: LoadedModel[Runtime]
     load_seconds: float
     policy: BatchingPolicy = field(default_factory=BatchingPolicy)
     probability_decimals: int | None = None
-    bodies: NumberBodies | None = field(init=False)
+    numbers: NumberInputs | None = field(init=False)
     encoder: PredictionEncoder = field(init=False)
     batcher: Batcher = field(init=False)
     batches: metrics.BatchTally = field(init=False)
     warmed: bool = False
 
     def __post_init__(self) -> None:
-        self.bodies = NumberBodies.of(self.loaded.signature)
+        self.numbers = NumberInputs.of(self.loaded.signature)
         self.encoder = PredictionEncoder(self.loaded.signature, probability_decimals=self.probability_decimals)
         self.batches = metrics.BatchTally(self.name)
         self.batcher = Batcher(

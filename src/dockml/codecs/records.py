@@ -80,8 +80,9 @@ def decode_records(records: list[dict[str, Any]], signature: Signature) -> np.nd
     names = signature.names
     wanted = signature.name_set
     if len(records) == 1 and signature.all_numeric and not signature.integer_columns and records[0].keys() == wanted:
-        # The hot path: one all-numeric record, as single-row clients send. Python's own checks
-        # are cheaper than numpy's on four values; anything unusual takes the general path.
+        # One all-numeric record (a body of one is read by number_inputs.py first; this takes
+        # MLflow's records, and bodies that path left, such as one holding a null). Python's own
+        # checks are cheaper than numpy's on a few values; anything unusual takes the general path.
         row = [records[0][name] for name in names]
         # Checked in C: only floats and ints (not bools), none of them NaN or infinite (a sum that
         # overflows, or an int past float's range, merely takes the general path).

@@ -88,10 +88,20 @@ def parse_json_body(body: bytes, signature: Signature) -> Any:
         raise MalformedInput(f"the body is not valid JSON: {error}") from None
 
 
+def decode_get(query_string: bytes, service: ModelService) -> tuple[np.ndarray, bool]:
+    """A GET's one-row table and whether it asks for probabilities: the query read with little
+    Python when it is what nearly every client sends (codecs/number_inputs.py)."""
+    table = service.numbers.decode_query(query_string) if service.numbers is not None else None
+    if table is not None:
+        return table, False
+    features, proba = read_query(query_string, service)
+    return decode_query(features, service.signature), proba
+
+
 def decode_json_body(body: bytes, service: ModelService) -> np.ndarray:
     """The table of a JSON body: read in one C call when it is what nearly every client sends
-    (codecs/number_bodies.py), else parsed, then checked value by value (codecs/records.py)."""
-    table = service.bodies.decode(body) if service.bodies is not None else None
+    (codecs/number_inputs.py), else parsed, then checked value by value (codecs/records.py)."""
+    table = service.numbers.decode(body) if service.numbers is not None else None
     return table if table is not None else decode_json(parse_json_body(body, service.signature), service.signature)
 
 
@@ -188,11 +198,10 @@ class FastPredict:
     async def _predict(
         self, service: ModelService, scope: Scope, receive: Receive, content_type: bytes, content_length: bytes
     ) -> bytes:
-        signature = service.signature
-        features, proba = read_query(scope["query_string"], service)
         if scope["method"] == "GET":
-            table = decode_query(features, signature)
+            table, proba = decode_get(scope["query_string"], service)
         else:
+            proba = read_query(scope["query_string"], service)[1]
             check_json_media_type(content_type.decode("latin-1"))
             body = await self._read_body(receive, content_length)
             table = await decode_sized(len(body), decode_json_body, body, service)

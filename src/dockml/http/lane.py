@@ -27,11 +27,11 @@ from starlette.types import Scope
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT, FlowControl
 from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
-from dockml.codecs.records import decode_query
 from dockml.errors import MalformedInput
 from dockml.http.fastpath import (
     FastPredict,
     PredictRoute,
+    decode_get,
     decode_json_body,
     error_answer,
     predictions_json,
@@ -138,10 +138,10 @@ class LaneRequest:
         service = self.route.service
         scope = _scope(self.cycle)
         try:
-            features, self.proba = read_query(scope["query_string"], service)
             if scope["method"] == "GET":
-                table = decode_query(features, service.signature)
+                table, self.proba = decode_get(scope["query_string"], service)
             else:
+                self.proba = read_query(scope["query_string"], service)[1]
                 table = decode_json_body(bytes(self.cycle.body), service)
         except Exception as error:  # noqa: BLE001 - a DockmlError or not: the renderer answers and logs it
             self._answer_error(error)

@@ -1,9 +1,10 @@
-"""The bodies nearly every client sends, read in one C call: the same table as the general path
-(codecs/records.py) whenever they are taken, and anything else left to it."""
+"""The inputs nearly every client sends, read with little Python: the same table as the general
+path (codecs/records.py) whenever they are taken, and anything else left to it."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl
 
 import numpy as np
 import orjson
@@ -12,20 +13,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_records import AGES, IRIS, MIXED, finite, json_values
 
-from dockml.codecs.number_bodies import NumberBodies
-from dockml.codecs.records import decode_json
+from dockml.codecs.number_inputs import NumberInputs
+from dockml.codecs.records import decode_json, decode_query
 from dockml.signature import Feature, Signature
 
 
 def decode_number_body(body: bytes, signature: Signature) -> np.ndarray | None:
-    bodies = NumberBodies.of(signature)
-    return bodies.decode(body) if bodies is not None else None
+    numbers = NumberInputs.of(signature)
+    return numbers.decode(body) if numbers is not None else None
 
 
 number_values = st.integers(-(2**63), 2**64 - 1) | finite | st.none() | st.booleans() | st.text(max_size=3)
 number_records = st.dictionaries(st.sampled_from([*IRIS.names, "other"]), number_values, min_size=3, max_size=5)
 number_rows = st.lists(st.lists(number_values, min_size=3, max_size=5), max_size=4)
-number_bodies = (
+number_inputs = (
     number_records
     | number_rows
     | st.fixed_dictionaries({"instances": number_rows})
@@ -36,7 +37,7 @@ INSTANCES = Signature((Feature("instances"), Feature("b")), "regression")
 
 
 @settings(max_examples=500, deadline=None)
-@given(payload=number_bodies | json_values, signature=st.sampled_from([IRIS, MIXED, INSTANCES]))
+@given(payload=number_inputs | json_values, signature=st.sampled_from([IRIS, MIXED, INSTANCES]))
 def test_the_number_body_path_gives_the_general_paths_table_or_leaves_the_body_to_it(
     payload: Any, signature: Signature
 ) -> None:
@@ -87,10 +88,78 @@ def test_any_other_body_is_left_to_the_general_path(body: bytes) -> None:
 
 def test_a_model_with_a_whole_number_or_text_feature_has_no_number_body_path() -> None:
     assert decode_number_body(b'{"age": 30, "income": 1.0}', AGES) is None
-    assert NumberBodies.of(MIXED) is None
+    assert NumberInputs.of(MIXED) is None
 
 
 def test_a_feature_called_instances_makes_instances_a_record() -> None:
     table = decode_number_body(b'{"instances": 1, "b": 2}', INSTANCES)
     assert table is not None and table.tolist() == [[1.0, 2.0]]
     assert decode_number_body(b'{"instances": [[1, 2]]}', INSTANCES) is None
+
+
+def decode_number_query(query: bytes, signature: Signature) -> np.ndarray | None:
+    numbers = NumberInputs.of(signature)
+    return numbers.decode_query(query) if numbers is not None else None
+
+
+query_names = st.sampled_from([*IRIS.names, "proba", "other", "s_length "]) | st.text(max_size=4)
+query_values = (
+    finite.map(repr)
+    | st.integers(-(10**20), 10**20).map(str)
+    | st.sampled_from(["", "nan", "inf", "-inf", "1e400", "1_000", " 5", "5%2E1", "5+", "0x10", "true"])
+    | st.text(max_size=4)
+)
+
+
+def query_of(pairs: list[tuple[str, str]]) -> bytes:
+    return "&".join(f"{name}={value}" for name, value in pairs).encode("utf-8")
+
+
+iris_queries = st.permutations(IRIS.names).flatmap(
+    lambda names: st.tuples(*(st.tuples(st.just(name), query_values) for name in names)).map(list)
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    pairs=iris_queries | st.lists(st.tuples(query_names, query_values), max_size=6),
+    signature=st.sampled_from([IRIS, MIXED]),
+)
+def test_the_number_query_path_gives_the_general_paths_row_or_leaves_the_query_to_it(
+    pairs: list[tuple[str, str]], signature: Signature
+) -> None:
+    query = query_of(pairs)
+    table = decode_number_query(query, signature)
+    if table is not None:
+        general = decode_query(parse_qsl(query.decode("latin-1"), keep_blank_values=True), signature)
+        assert table.dtype == np.float64 and table.tolist() == general.tolist()
+
+
+def test_the_number_query_path_takes_a_value_for_each_feature_in_any_order() -> None:
+    table = decode_number_query(b"p_width=0.2&s_length=5&p_length=1.4&s_width=3.5", IRIS)
+    assert table is not None and table.tolist() == [[5.0, 3.5, 1.4, 0.2]]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        b"s_length=5.1&s_width=3.5&p_length=1.4",  # missing (a missing value, where the model takes one)
+        b"s_length=5.1&s_width=3.5&p_length=1.4&p_width=0.2&proba=true",
+        b"s_length=5.1&s_length=5.2&s_width=3.5&p_length=1.4&p_width=0.2",
+        b"s_length=5.1&s_length=5.2&p_length=1.4&p_width=0.2",  # given twice, one missing
+        b"s_length=5%2E1&s_width=3.5&p_length=1.4&p_width=0.2",  # to unquote
+        b"s_length=5.1&s_width=3.5&p_length=1.4&p_width=",
+        b"s_length=nan&s_width=3.5&p_length=1.4&p_width=0.2",
+        b"s_length=1e400&s_width=3.5&p_length=1.4&p_width=0.2",
+        b"s_length=x&s_width=3.5&p_length=1.4&p_width=0.2",
+        b"s_length&s_width=3.5&p_length=1.4&p_width=0.2",
+        b"",
+    ],
+)
+def test_any_other_query_is_left_to_the_general_path(query: bytes) -> None:
+    assert decode_number_query(query, IRIS) is None
+
+
+def test_a_feature_whose_name_is_quoted_in_a_query_leaves_queries_to_the_general_path() -> None:
+    spaced = Signature((Feature("sepal length (cm)"), Feature("b")), "regression")
+    assert decode_number_query(b"sepal+length+%28cm%29=1&b=2", spaced) is None
